@@ -1,0 +1,1 @@
+"""Briefing engines and their parts: sentences, quotes, key points, implications."""

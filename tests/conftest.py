@@ -1,0 +1,16 @@
+"""Hermetic tests: no BRIEFBOT_* variable or `.env` from the developer's machine leaks into a test."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    for name in list(os.environ):
+        if name.startswith("BRIEFBOT_") or name in {"OPENAI_API_KEY", "OPENAI_BASE_URL"}:
+            monkeypatch.delenv(name, raising=False)
+    # Settings reads `.env` from the working directory: run each test from an empty one.
+    monkeypatch.chdir(tmp_path)
