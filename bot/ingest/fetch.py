@@ -1,0 +1,693 @@
+"""SSRF-safe fetching of the links users paste and the feeds they subscribe to (reliability.md, section 1).
+
+Each request, and each redirect hop, passes the same gate before any connection is made:
+
+1. the URL: http/https only, port 80/443 or a configured extra one, no `user:pass@` (`SafeFetcher._vet`);
+2. the addresses: a numeric host is parsed as `inet_aton` would, a name is resolved once, and every A/AAAA address
+   is classified by `netguard.blocked_reason`; one bad address refuses the hop (never "pick the good one");
+3. the connection: `netguard.PinnedBackend` connects only to the addresses just vetted, while httpcore keeps the
+   host name for Host, SNI and certificate checks.
+
+Then the limits: one wall-clock deadline across all hops (slow-drip servers), the content type judged from the
+headers before the body is read, `Content-Length` checked first, and the body capped on *decoded* bytes by a decoder
+that inflates in bounded steps (gzip bombs, `gzip, gzip`). Concurrent fetches of one URL share one request, and
+successful results are cached briefly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import ipaddress
+import logging
+import ssl
+import time
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Literal, Self
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from bot.config import Settings
+from bot.errors import BlockedURLError, ConfigError, FetchError, SourceError, TooLargeError, UnsupportedContentError
+from bot.ingest import netguard
+from bot.ingest.urls import normalize_url, unwrap_slack_link, url_hash
+
+__all__ = ["BLOCKED_MESSAGE", "FetchPolicy", "FetchResult", "Kind", "SafeFetcher"]
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["article", "feed"]
+CacheKey = tuple[str, str, tuple[tuple[str, str], ...]]
+
+BLOCKED_MESSAGE = "That link points to a private or local address, which briefbot does not fetch."
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CONDITIONAL = frozenset({"if-none-match", "if-modified-since"})
+# Caller headers refused: credentials and cookies, and what the fetcher itself must control.
+_FORBIDDEN_HEADERS = frozenset(
+    "authorization proxy-authorization cookie host user-agent accept-encoding connection content-length "
+    "transfer-encoding te upgrade referer".split()
+)
+_ACCEPT: dict[str, str] = {
+    "article": "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8",
+    "feed": "application/rss+xml,application/atom+xml,application/feed+json,application/xml;q=0.9,"
+    "text/xml;q=0.9,application/json;q=0.8,text/html;q=0.5",
+}
+_ARTICLE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
+_FEED_TYPES = frozenset(
+    "application/rss+xml application/atom+xml application/rdf+xml application/xml text/xml application/feed+json "
+    "application/json text/html text/plain".split()
+)
+_MEDIA_PREFIXES = ("image/", "video/", "audio/", "font/", "model/")
+_SNIFF_BYTES = 512
+_MAGIC = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF8", "image/gif"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"\x1f\x8b", "application/gzip"),
+)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1_000_000:g} MB" if n >= 1_000_000 else f"{n / 1000:g} kB" if n >= 1000 else f"{n} bytes"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPolicy:
+    """What the fetcher may reach, and how long and how much it may read. Defaults mirror `Settings`."""
+
+    allow_networks: tuple[netguard.IPNetwork, ...] = ()
+    allow_hosts: frozenset[str] = frozenset()
+    extra_ports: frozenset[int] = frozenset()
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    total_timeout: float = 15.0
+    article_max_bytes: int = 2_000_000
+    feed_max_bytes: int = 5_000_000
+    max_redirects: int = 3
+    user_agent: str = "briefbot/0.1 (+https://github.com/briefbot/briefbot)"
+    # One URL pasted by many people within a minute is fetched once; the cache is bounded in entries and bytes.
+    cache_ttl: float = 60.0
+    cache_max_entries: int = 128
+    cache_max_bytes: int = 32_000_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FetchPolicy:
+        """The policy for `settings`. `fetch_allow` entries are CIDRs or host names; a bad one is a ConfigError."""
+        networks: list[netguard.IPNetwork] = []
+        hosts: set[str] = set()
+        for entry in settings.fetch_allow:
+            try:
+                networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+                continue
+            except ValueError:
+                pass
+            hosts.add(_allowed_host_name(entry.strip()))
+        return cls(
+            allow_networks=tuple(networks),
+            allow_hosts=frozenset(hosts),
+            extra_ports=frozenset(settings.fetch_extra_ports),
+            connect_timeout=settings.fetch_connect_timeout,
+            read_timeout=settings.fetch_read_timeout,
+            total_timeout=settings.fetch_total_timeout,
+            article_max_bytes=settings.fetch_max_bytes,
+            feed_max_bytes=settings.feed_max_bytes,
+            max_redirects=settings.fetch_max_redirects,
+            user_agent=settings.fetch_user_agent,
+        )
+
+    @property
+    def allowed_ports(self) -> frozenset[int]:
+        """80 and 443 plus the configured extras."""
+        return frozenset({80, 443}) | self.extra_ports
+
+    def max_bytes(self, kind: Kind) -> int:
+        """The decoded-body cap for this kind of fetch."""
+        return self.feed_max_bytes if kind == "feed" else self.article_max_bytes
+
+
+def _allowed_host_name(entry: str) -> str:
+    """A `fetch_allow` host name in normalized form (IDNA, lower case); ConfigError for anything else."""
+    problem = ConfigError(f"BRIEFBOT_FETCH_ALLOW: {entry!r} is neither a network (CIDR) nor a host name")
+    if not entry or any(char in entry for char in "/:@?#[]"):
+        raise problem
+    try:
+        host = urlsplit(normalize_url(f"http://{entry}/")).hostname or ""
+        numeric = netguard.parse_ip_host(host) is not None
+    except (SourceError, ValueError):
+        raise problem from None
+    if not host or numeric:
+        raise problem
+    return host
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One fetched resource. `body` is decoded content (no gzip/deflate left); empty when `not_modified`."""
+
+    url: str
+    final_url: str
+    status: int
+    content_type: str | None
+    charset: str | None
+    headers: dict[str, str]
+    body: bytes
+    not_modified: bool = False
+    elapsed: float = 0.0
+
+
+# --- response checks ---------------------------------------------------------------------------------------------
+
+
+class _Inflater:
+    """One zlib layer (gzip or deflate) that never produces more than `max_length` bytes per `pull`."""
+
+    def __init__(self, coding: str) -> None:
+        self._gzip = coding in ("gzip", "x-gzip")
+        self._wbits = 16 + zlib.MAX_WBITS if self._gzip else zlib.MAX_WBITS
+        self._obj = zlib.decompressobj(self._wbits)
+        self._input = b""
+        self._started = False
+
+    def push(self, data: bytes) -> None:
+        self._input += data
+
+    def pull(self, max_length: int) -> bytes:
+        """Up to `max_length` decoded bytes; b"" when more input is needed."""
+        while True:
+            if self._obj.eof:
+                rest = self._obj.unused_data + self._input
+                if not (self._gzip and rest):
+                    self._input = b""  # bytes after the end of a deflate stream are ignored, as browsers do
+                    return b""
+                self._obj, self._input = zlib.decompressobj(self._wbits), rest  # the next gzip member
+            data, self._input = self._input, b""
+            try:
+                out = self._obj.decompress(data, max_length)
+            except zlib.error:
+                if self._gzip or self._started:
+                    raise FetchError("The site sent a compressed page that could not be decoded.") from None
+                # "deflate" is often sent without its zlib header: retry the stream as raw deflate.
+                self._wbits = -zlib.MAX_WBITS
+                self._obj = zlib.decompressobj(self._wbits)
+                out = self._obj.decompress(data, max_length)
+            self._started = True
+            self._input = self._obj.unconsumed_tail
+            if out or not self._input:
+                return out
+
+
+class _BodyDecoder:
+    """Undoes `Content-Encoding` lazily, in steps of at most `STEP` bytes per layer, so reading stops at the cap.
+
+    httpx's decoders inflate each network chunk in one go: a 64 kB chunk of gzip-of-gzip can become gigabytes
+    before anyone counts. Here memory stays bounded whatever the compression ratio.
+    """
+
+    STEP = 64 * 1024
+    _MAX_LAYERS = 2
+
+    def __init__(self, content_encoding: str | None) -> None:
+        codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        if len(codings) > self._MAX_LAYERS:
+            raise FetchError("The site sent a page compressed too many times to read.")
+        for coding in codings:
+            if coding not in ("gzip", "x-gzip", "deflate"):
+                raise FetchError(f"The site sent the page in an encoding briefbot cannot read ({coding}).")
+        # Content-Encoding lists codings in the order they were applied: undo them last first.
+        self._layers = [_Inflater(c) for c in reversed(codings)]
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The decoded chunks for one raw chunk, produced lazily."""
+        if not self._layers:
+            if data:
+                yield data
+            return
+        self._layers[0].push(data)
+        yield from self._drain(0)
+
+    def _drain(self, index: int) -> Iterator[bytes]:
+        while chunk := self._layers[index].pull(self.STEP):
+            if index + 1 == len(self._layers):
+                yield chunk
+            else:
+                self._layers[index + 1].push(chunk)
+                yield from self._drain(index + 1)
+
+
+def _media_type(header: str | None) -> tuple[str | None, str | None]:
+    """(`type/subtype` lower-cased, charset) from a Content-Type header."""
+    media, *params = (header or "").split(";")
+    charset = None
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip("\"'").lower()
+    return media.strip().lower() or None, charset
+
+
+def _sniff(prefix: bytes) -> str:
+    """A media type guessed from the first bytes of a body (when the header is missing or not trusted)."""
+    for magic, media in _MAGIC:
+        if prefix.startswith(magic):
+            return media
+    if prefix[4:8] == b"ftyp":
+        return "video/mp4"
+    head = prefix.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<head", b"<body")) or b"<html" in head:
+        return "text/html"
+    if head.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf")):
+        return "application/xml"
+    if head.startswith((b"{", b"[")):
+        return "application/json"
+    return "application/octet-stream" if b"\x00" in prefix else "text/plain"
+
+
+def _accepts(media: str, kind: Kind) -> bool:
+    if kind == "feed":
+        return media in _FEED_TYPES or media.endswith(("+xml", "+json"))
+    return media in _ARTICLE_TYPES
+
+
+def _unsupported(media: str, kind: Kind) -> UnsupportedContentError:
+    if media == "application/pdf":
+        what = "a PDF"
+    elif media.startswith(("image/", "video/", "audio/")):
+        what = {"i": "an image", "v": "a video", "a": "an audio file"}[media[0]]
+    elif media in ("application/octet-stream", "application/zip", "application/gzip"):
+        what = "a file download"
+    else:
+        what = f"not a web page ({media})"
+    if kind == "feed":
+        return UnsupportedContentError(f"That feed link is {what}; briefbot reads RSS, Atom and JSON feeds.")
+    return UnsupportedContentError(f"That link is {what}; briefbot reads web pages and text.")
+
+
+def _needs_sniff(media: str | None, kind: Kind) -> bool:
+    """Judge the declared type before reading: False if accepted, True to sniff the body; raises if refused."""
+    if media is None:
+        return True
+    if _accepts(media, kind):
+        return False
+    # Feeds are often mislabelled (text/x-rss, application/octet-stream): sniff anything not plainly media.
+    if kind == "feed" and media != "application/pdf" and not media.startswith(_MEDIA_PREFIXES):
+        return True
+    raise _unsupported(media, kind)
+
+
+def _http_error(status: int, host: str) -> FetchError:
+    messages = {
+        404: "The page was not found (HTTP 404).",
+        410: "The page has been removed (HTTP 410).",
+        401: "The site refused access (HTTP 401); it may need a login.",
+        403: "The site refused access (HTTP 403); it may need a login.",
+        402: "The site asks for payment or a subscription (HTTP 402).",
+        451: "The page is unavailable for legal reasons (HTTP 451).",
+        429: f"{host} is limiting requests right now (HTTP 429); try again later.",
+    }
+    if status in messages:
+        return FetchError(messages[status])
+    if status >= 500:
+        return FetchError(f"{host} had a problem answering (HTTP {status}); try again later.")
+    return FetchError(f"The site answered with HTTP {status}, which briefbot cannot use.")
+
+
+def _too_large(kind: Kind, limit: int) -> TooLargeError:
+    what = "feed" if kind == "feed" else "page"
+    return TooLargeError(f"The {what} is larger than {_size(limit)}, more than briefbot reads.")
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    current: BaseException | None = exc
+    for _ in range(10):  # cause chains are short; bound the walk anyway
+        if current is None:
+            return False
+        if isinstance(current, kind):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+# --- the fetcher -------------------------------------------------------------------------------------------------
+
+
+class _ResultCache:
+    """A TTL cache of successful results, bounded in entries and body bytes (least recently used go first)."""
+
+    def __init__(self, policy: FetchPolicy, clock: Callable[[], float]) -> None:
+        self._policy, self._clock = policy, clock
+        self._entries: OrderedDict[CacheKey, tuple[float, FetchResult]] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: CacheKey) -> FetchResult | None:
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] <= self._clock():
+            self._drop(key)
+            return None
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry[1] if entry else None
+
+    def put(self, key: CacheKey, result: FetchResult) -> None:
+        policy = self._policy
+        if policy.cache_ttl <= 0 or len(result.body) > policy.cache_max_bytes // 4:
+            return
+        if key in self._entries:
+            self._drop(key)
+        self._entries[key] = (self._clock() + policy.cache_ttl, result)
+        self._bytes += len(result.body)
+        while len(self._entries) > policy.cache_max_entries or self._bytes > policy.cache_max_bytes:
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: CacheKey) -> None:
+        self._bytes -= len(self._entries.pop(key)[1].body)
+
+
+class _PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a connection pool whose network backend is `netguard.PinnedBackend`.
+
+    httpx offers no public hook for httpcore's `network_backend`, so the pool the parent builds is replaced; the
+    parent's request conversion and exception mapping stay. No proxies from the environment (they would bypass
+    pinning), HTTP/1.1 only, no retries.
+    """
+
+    def __init__(self, backend: httpcore.AsyncNetworkBackend, ssl_context: ssl.SSLContext) -> None:
+        super().__init__(verify=ssl_context, trust_env=False, http1=True, http2=False, retries=0)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=50,
+            max_keepalive_connections=10,
+            keepalive_expiry=5.0,
+            http1=True,
+            http2=False,
+            retries=0,
+            network_backend=backend,
+        )
+
+
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """certifi's CA bundle with hostname checks, loaded once per process (loading it takes ~0.1 s)."""
+    return httpx.create_ssl_context()
+
+
+def _clean_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    cleaned = {name.strip().lower(): value for name, value in (headers or {}).items()}
+    forbidden = sorted(cleaned.keys() & _FORBIDDEN_HEADERS)
+    if forbidden:
+        raise ValueError(f"SafeFetcher.fetch() does not send caller-supplied headers: {', '.join(forbidden)}")
+    return cleaned
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname or "", parts.port or _DEFAULT_PORTS.get(parts.scheme)
+
+
+class SafeFetcher:
+    """Fetches untrusted URLs under a `FetchPolicy` (rules in the module docstring). Use as `async with`.
+
+    `resolver` maps a host name to its addresses (default: `getaddrinfo` in a worker thread); `connector` is the
+    httpcore network backend that opens TCP connections to vetted addresses (default: httpcore's anyio backend);
+    `ssl_context` replaces the default certifi-based one; `clock` drives the result cache.
+    """
+
+    def __init__(
+        self,
+        policy: FetchPolicy,
+        *,
+        resolver: netguard.Resolver | None = None,
+        connector: httpcore.AsyncNetworkBackend | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._policy = policy
+        self._resolver = resolver or netguard.system_resolver
+        context = ssl_context or _default_ssl_context()
+        self._transport = _PinnedTransport(netguard.PinnedBackend(connector), context)
+        connect, read = policy.connect_timeout, policy.read_timeout
+        self._timeouts = {"connect": connect, "read": read, "write": read, "pool": connect}
+        self._cache = _ResultCache(policy, clock)
+        self._inflight: dict[CacheKey, asyncio.Task[FetchResult]] = {}
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Cancel fetches still in flight and close pooled connections."""
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._transport.aclose()
+
+    async def fetch(self, url: str, *, kind: Kind = "article", headers: Mapping[str, str] | None = None) -> FetchResult:
+        """GET `url` under the policy and return its decoded body.
+
+        `headers` may add e.g. `If-None-Match`/`If-Modified-Since` (a 304 then gives `not_modified=True`), never
+        credentials or cookies (ValueError). Concurrent calls for the same normalized URL, kind and headers share one
+        request and its outcome. Raises `BlockedURLError`, `TooLargeError`, `UnsupportedContentError` or
+        `FetchError` with a message for the user, or `SourceError` when `url` is not a web address at all.
+        """
+        if kind not in _ACCEPT:
+            raise ValueError(f"unknown fetch kind {kind!r}")
+        target = self._prepare(url)
+        extra = _clean_headers(headers)
+        key: CacheKey = (target, kind, tuple(sorted(extra.items())))
+        result = self._cache.get(key)
+        if result is None:
+            task = self._inflight.get(key)
+            if task is None:
+                task = asyncio.create_task(self._fetch_and_cache(key, target, kind, extra))
+                self._inflight[key] = task
+                task.add_done_callback(lambda done: self._forget(key, done))
+            # shield: a caller that gives up must not cancel the request the other callers are waiting for.
+            result = await asyncio.shield(task)
+        return dataclasses.replace(result, headers=dict(result.headers))  # callers never share a mutable dict
+
+    def _forget(self, key: CacheKey, task: asyncio.Task[FetchResult]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if not task.cancelled():
+            task.exception()  # mark it retrieved: every waiter may have gone away
+
+    @staticmethod
+    def _prepare(url: str) -> str:
+        """Refuse other schemes and credentials as blocked (normalizing alone would call them malformed)."""
+        text = unwrap_slack_link(url)
+        try:
+            parts = urlsplit(text)
+        except ValueError:
+            return normalize_url(text)  # raises SourceError with the reason
+        if parts.scheme and parts.scheme.lower() not in _DEFAULT_PORTS:
+            raise BlockedURLError("briefbot only fetches web links (http:// and https://).")
+        if "@" in parts.netloc:
+            raise BlockedURLError("That link contains a user name or password; briefbot does not send credentials.")
+        return normalize_url(text)
+
+    async def _fetch_and_cache(self, key: CacheKey, url: str, kind: Kind, headers: dict[str, str]) -> FetchResult:
+        started = time.monotonic()
+        host, digest = urlsplit(url).hostname, url_hash(url)[:12]  # never log paths or queries: they carry tokens
+        try:
+            async with asyncio.timeout(self._policy.total_timeout):
+                result = await self._follow(url, kind, headers, started)
+        except TimeoutError:
+            log.info("fetch timed out host=%s url_hash=%s", host, digest)
+            raise FetchError(f"The site took too long to answer ({_seconds(self._policy.total_timeout)}).") from None
+        self._cache.put(key, result)
+        log.info(
+            "fetched host=%s url_hash=%s kind=%s status=%s bytes=%d elapsed=%.3f",
+            host,
+            digest,
+            kind,
+            result.status,
+            len(result.body),
+            result.elapsed,
+        )
+        return result
+
+    async def _follow(self, url: str, kind: Kind, headers: dict[str, str], started: float) -> FetchResult:
+        current, hop_headers = url, headers
+        for hop in range(self._policy.max_redirects + 1):
+            host, addresses = await self._vet(current)
+            response = await self._send(current, host, addresses, kind, hop_headers)
+            try:
+                location = response.headers.get("location")
+                if response.status_code not in _REDIRECTS or not location:
+                    conditional = bool(hop_headers.keys() & _CONDITIONAL)
+                    return await self._finish(url, current, response, kind, conditional, started)
+                if hop == self._policy.max_redirects:
+                    raise FetchError(
+                        f"The link redirects more than {self._policy.max_redirects} times; briefbot stopped."
+                    )
+                target = self._redirect_target(current, location)
+                if _origin(target) != _origin(current):
+                    hop_headers = {}  # nothing the caller supplied is sent to another site
+                current = target
+            finally:
+                await response.aclose()  # redirect bodies are never read
+        raise AssertionError("unreachable: the last hop returns or raises")
+
+    @staticmethod
+    def _redirect_target(current: str, location: str) -> str:
+        target = urljoin(current, location.strip())
+        parts = urlsplit(target)
+        if parts.scheme.lower() not in _DEFAULT_PORTS:
+            raise BlockedURLError("That link redirects to something other than a web page; briefbot stopped.")
+        if "@" in parts.netloc:
+            raise BlockedURLError("That link redirects to an address with a password; briefbot stopped.")
+        try:
+            return normalize_url(target)
+        except SourceError:
+            raise FetchError("The site redirected to an invalid address.") from None
+
+    async def _vet(self, url: str) -> tuple[str, tuple[str, ...]]:
+        """Check one hop's URL and every address of its host; return the host and the addresses to pin."""
+        parts = urlsplit(url)  # `url` is normalized: scheme and host lower-case, no credentials
+        port = parts.port or _DEFAULT_PORTS[parts.scheme]
+        if port not in self._policy.allowed_ports:
+            raise BlockedURLError(f"briefbot does not fetch links on port {port}; only the usual web ports.")
+        host = parts.hostname or ""
+        try:
+            literal = netguard.parse_ip_host(host)
+        except ValueError:
+            raise BlockedURLError("That link uses an unusual numeric address, which briefbot does not fetch.") from None
+        addresses = [literal] if literal is not None else await self._resolve(host)
+        host_allowed = literal is None and host in self._policy.allow_hosts
+        for address in addresses:
+            reason = netguard.blocked_reason(
+                address, allow_networks=self._policy.allow_networks, host_allowed=host_allowed
+            )
+            if reason is not None:
+                log.warning("blocked fetch host=%s reason=%s", host, reason)
+                raise BlockedURLError(BLOCKED_MESSAGE)
+        return host, tuple(str(a) for a in addresses)
+
+    async def _resolve(self, host: str) -> list[netguard.IPAddress]:
+        try:
+            addresses = list(dict.fromkeys(netguard.to_address(a) for a in await self._resolver(host)))
+        except (OSError, ValueError):
+            addresses = []
+        if not addresses:
+            raise FetchError(f"Could not find the site {host}.")
+        return addresses
+
+    async def _send(
+        self, url: str, host: str, addresses: tuple[str, ...], kind: Kind, extra: dict[str, str]
+    ) -> httpx.Response:
+        headers = {
+            "User-Agent": self._policy.user_agent,
+            "Accept": _ACCEPT[kind],
+            "Accept-Encoding": "gzip, deflate",  # exactly what _BodyDecoder undoes
+            **extra,
+        }
+        try:
+            request = httpx.Request("GET", url, headers=headers, extensions={"timeout": self._timeouts})
+        except httpx.InvalidURL:
+            raise FetchError("That link is not a valid web address.") from None
+        with netguard.pin(request.url.raw_host.decode("ascii"), addresses), self._transport_errors(host):
+            return await self._transport.handle_async_request(request)
+
+    @contextmanager
+    def _transport_errors(self, host: str) -> Iterator[None]:
+        """Turn httpx transport failures into messages a user can act on."""
+        policy = self._policy
+        try:
+            yield
+        except httpx.ConnectTimeout as exc:
+            raise FetchError(f"{host} did not accept a connection within {_seconds(policy.connect_timeout)}.") from exc
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"The site stopped answering (nothing for {_seconds(policy.read_timeout)}).") from exc
+        except httpx.ConnectError as exc:
+            if _caused_by(exc, netguard.UnpinnedConnectionError):
+                raise BlockedURLError(BLOCKED_MESSAGE) from exc
+            if _caused_by(exc, ssl.SSLCertVerificationError):
+                raise FetchError(f"The security certificate of {host} could not be verified.") from exc
+            if _caused_by(exc, ssl.SSLError):
+                raise FetchError(f"A secure connection to {host} could not be set up.") from exc
+            raise FetchError(f"Could not connect to {host}.") from exc
+        except httpx.TransportError as exc:
+            raise FetchError(f"The connection to {host} failed while reading the page.") from exc
+
+    async def _finish(
+        self, url: str, final_url: str, response: httpx.Response, kind: Kind, conditional: bool, started: float
+    ) -> FetchResult:
+        """Judge status, type and size from the headers; only then stream the body under the cap."""
+        status, host = response.status_code, urlsplit(final_url).hostname or ""
+        media, charset = _media_type(response.headers.get("content-type"))
+        body = b""
+        if status == 304 and conditional:
+            media = charset = None
+        elif not 200 <= status < 300:
+            raise _http_error(status, host)
+        else:
+            limit = self._policy.max_bytes(kind)
+            sniff = _needs_sniff(media, kind)
+            length = response.headers.get("content-length", "").strip()
+            if length.isdigit() and int(length) > limit:
+                raise _too_large(kind, limit)
+            with self._transport_errors(host):
+                body, sniffed = await self._read_body(response, limit, kind, sniff)
+            media = sniffed or media
+        return FetchResult(
+            url=url,
+            final_url=final_url,
+            status=status,
+            content_type=media,
+            charset=charset,
+            headers={k: v for k, v in response.headers.items() if k != "set-cookie"},
+            body=body,
+            not_modified=status == 304,
+            elapsed=time.monotonic() - started,
+        )
+
+    @staticmethod
+    async def _read_body(response: httpx.Response, limit: int, kind: Kind, sniff: bool) -> tuple[bytes, str | None]:
+        """Stream raw bytes, decode in bounded steps, stop once raw or decoded size passes `limit`; sniff the type
+        from the first decoded bytes when asked. Returns the body and the sniffed type (None if not sniffed)."""
+        decoder = _BodyDecoder(response.headers.get("content-encoding"))
+        chunks: list[bytes] = []
+        raw_size = size = 0
+        sniffed: str | None = None
+        async for raw in response.aiter_raw():
+            raw_size += len(raw)
+            if raw_size > limit:
+                raise _too_large(kind, limit)
+            for chunk in decoder.feed(raw):
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(kind, limit)
+                chunks.append(chunk)
+            if sniff and sniffed is None and size >= _SNIFF_BYTES:
+                sniffed = _check_sniffed(b"".join(chunks)[:_SNIFF_BYTES], kind)
+        body = b"".join(chunks)
+        if sniff and sniffed is None:
+            sniffed = _check_sniffed(body[:_SNIFF_BYTES], kind)
+        return body, sniffed
+
+
+def _check_sniffed(prefix: bytes, kind: Kind) -> str:
+    media = _sniff(prefix)
+    if not _accepts(media, kind):
+        raise _unsupported(media, kind)
+    return media
