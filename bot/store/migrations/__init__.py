@@ -1,0 +1,1 @@
+"""Alembic migrations, packaged with the code so an installed briefbot can migrate its own database."""
