@@ -33,7 +33,8 @@ from fetch_helpers import (
 from bot.config import Settings
 from bot.errors import BlockedURLError, ConfigError, FetchError, TooLargeError, UnsupportedContentError
 from bot.ingest import netguard
-from bot.ingest.fetch import FetchPolicy, SafeFetcher, _BodyDecoder
+from bot.ingest.content import BodyDecoder
+from bot.ingest.fetch import FetchPolicy, SafeFetcher
 
 HTML = Reply().body
 
@@ -476,10 +477,10 @@ async def test_unknown_or_stacked_encodings_are_refused(
 
 def test_decoder_inflates_in_bounded_steps() -> None:
     """A wrong decoder could pass the fetch-level test by inflating everything and then counting; this one can't."""
-    decoder = _BodyDecoder("gzip, gzip")
+    decoder = BodyDecoder("gzip, gzip")
     chunks = decoder.feed(gzip.compress(gzip_bomb()))
     first = [next(chunks) for _ in range(3)]
-    assert all(0 < len(chunk) <= _BodyDecoder.STEP for chunk in first)
+    assert all(0 < len(chunk) <= BodyDecoder.STEP for chunk in first)
 
 
 async def test_rule_content_length_over_the_cap_is_refused_before_reading(

@@ -23,28 +23,36 @@ import ipaddress
 import logging
 import ssl
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Literal, Self
+from typing import Self
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
 
 from bot.config import Settings
-from bot.errors import BlockedURLError, ConfigError, FetchError, SourceError, TooLargeError, UnsupportedContentError
+from bot.errors import BlockedURLError, ConfigError, FetchError, SourceError
 from bot.ingest import netguard
+from bot.ingest.content import (
+    SNIFF_BYTES,
+    BodyDecoder,
+    Kind,
+    check_sniffed,
+    http_error,
+    media_type,
+    needs_sniff,
+    too_large,
+)
 from bot.ingest.urls import normalize_url, unwrap_slack_link, url_hash
 
 __all__ = ["BLOCKED_MESSAGE", "FetchPolicy", "FetchResult", "Kind", "SafeFetcher"]
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["article", "feed"]
 CacheKey = tuple[str, str, tuple[tuple[str, str], ...]]
 
 BLOCKED_MESSAGE = "That link points to a private or local address, which briefbot does not fetch."
@@ -61,29 +69,10 @@ _ACCEPT: dict[str, str] = {
     "feed": "application/rss+xml,application/atom+xml,application/feed+json,application/xml;q=0.9,"
     "text/xml;q=0.9,application/json;q=0.8,text/html;q=0.5",
 }
-_ARTICLE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
-_FEED_TYPES = frozenset(
-    "application/rss+xml application/atom+xml application/rdf+xml application/xml text/xml application/feed+json "
-    "application/json text/html text/plain".split()
-)
-_MEDIA_PREFIXES = ("image/", "video/", "audio/", "font/", "model/")
-_SNIFF_BYTES = 512
-_MAGIC = (
-    (b"%PDF-", "application/pdf"),
-    (b"\x89PNG", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF8", "image/gif"),
-    (b"PK\x03\x04", "application/zip"),
-    (b"\x1f\x8b", "application/gzip"),
-)
 
 
 def _seconds(value: float) -> str:
     return f"{value:g} s"
-
-
-def _size(n: int) -> str:
-    return f"{n / 1_000_000:g} MB" if n >= 1_000_000 else f"{n / 1000:g} kB" if n >= 1000 else f"{n} bytes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,168 +157,6 @@ class FetchResult:
     body: bytes
     not_modified: bool = False
     elapsed: float = 0.0
-
-
-# --- response checks ---------------------------------------------------------------------------------------------
-
-
-class _Inflater:
-    """One zlib layer (gzip or deflate) that never produces more than `max_length` bytes per `pull`."""
-
-    def __init__(self, coding: str) -> None:
-        self._gzip = coding in ("gzip", "x-gzip")
-        self._wbits = 16 + zlib.MAX_WBITS if self._gzip else zlib.MAX_WBITS
-        self._obj = zlib.decompressobj(self._wbits)
-        self._input = b""
-        self._started = False
-
-    def push(self, data: bytes) -> None:
-        self._input += data
-
-    def pull(self, max_length: int) -> bytes:
-        """Up to `max_length` decoded bytes; b"" when more input is needed."""
-        while True:
-            if self._obj.eof:
-                rest = self._obj.unused_data + self._input
-                if not (self._gzip and rest):
-                    self._input = b""  # bytes after the end of a deflate stream are ignored, as browsers do
-                    return b""
-                self._obj, self._input = zlib.decompressobj(self._wbits), rest  # the next gzip member
-            data, self._input = self._input, b""
-            try:
-                out = self._obj.decompress(data, max_length)
-            except zlib.error:
-                if self._gzip or self._started:
-                    raise FetchError("The site sent a compressed page that could not be decoded.") from None
-                # "deflate" is often sent without its zlib header: retry the stream as raw deflate.
-                self._wbits = -zlib.MAX_WBITS
-                self._obj = zlib.decompressobj(self._wbits)
-                out = self._obj.decompress(data, max_length)
-            self._started = True
-            self._input = self._obj.unconsumed_tail
-            if out or not self._input:
-                return out
-
-
-class _BodyDecoder:
-    """Undoes `Content-Encoding` lazily, in steps of at most `STEP` bytes per layer, so reading stops at the cap.
-
-    httpx's decoders inflate each network chunk in one go: a 64 kB chunk of gzip-of-gzip can become gigabytes
-    before anyone counts. Here memory stays bounded whatever the compression ratio.
-    """
-
-    STEP = 64 * 1024
-    _MAX_LAYERS = 2
-
-    def __init__(self, content_encoding: str | None) -> None:
-        codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
-        codings = [c for c in codings if c and c != "identity"]
-        if len(codings) > self._MAX_LAYERS:
-            raise FetchError("The site sent a page compressed too many times to read.")
-        for coding in codings:
-            if coding not in ("gzip", "x-gzip", "deflate"):
-                raise FetchError(f"The site sent the page in an encoding briefbot cannot read ({coding}).")
-        # Content-Encoding lists codings in the order they were applied: undo them last first.
-        self._layers = [_Inflater(c) for c in reversed(codings)]
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        """The decoded chunks for one raw chunk, produced lazily."""
-        if not self._layers:
-            if data:
-                yield data
-            return
-        self._layers[0].push(data)
-        yield from self._drain(0)
-
-    def _drain(self, index: int) -> Iterator[bytes]:
-        while chunk := self._layers[index].pull(self.STEP):
-            if index + 1 == len(self._layers):
-                yield chunk
-            else:
-                self._layers[index + 1].push(chunk)
-                yield from self._drain(index + 1)
-
-
-def _media_type(header: str | None) -> tuple[str | None, str | None]:
-    """(`type/subtype` lower-cased, charset) from a Content-Type header."""
-    media, *params = (header or "").split(";")
-    charset = None
-    for param in params:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset" and value.strip():
-            charset = value.strip().strip("\"'").lower()
-    return media.strip().lower() or None, charset
-
-
-def _sniff(prefix: bytes) -> str:
-    """A media type guessed from the first bytes of a body (when the header is missing or not trusted)."""
-    for magic, media in _MAGIC:
-        if prefix.startswith(magic):
-            return media
-    if prefix[4:8] == b"ftyp":
-        return "video/mp4"
-    head = prefix.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith((b"<!doctype html", b"<head", b"<body")) or b"<html" in head:
-        return "text/html"
-    if head.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf")):
-        return "application/xml"
-    if head.startswith((b"{", b"[")):
-        return "application/json"
-    return "application/octet-stream" if b"\x00" in prefix else "text/plain"
-
-
-def _accepts(media: str, kind: Kind) -> bool:
-    if kind == "feed":
-        return media in _FEED_TYPES or media.endswith(("+xml", "+json"))
-    return media in _ARTICLE_TYPES
-
-
-def _unsupported(media: str, kind: Kind) -> UnsupportedContentError:
-    if media == "application/pdf":
-        what = "a PDF"
-    elif media.startswith(("image/", "video/", "audio/")):
-        what = {"i": "an image", "v": "a video", "a": "an audio file"}[media[0]]
-    elif media in ("application/octet-stream", "application/zip", "application/gzip"):
-        what = "a file download"
-    else:
-        what = f"not a web page ({media})"
-    if kind == "feed":
-        return UnsupportedContentError(f"That feed link is {what}; briefbot reads RSS, Atom and JSON feeds.")
-    return UnsupportedContentError(f"That link is {what}; briefbot reads web pages and text.")
-
-
-def _needs_sniff(media: str | None, kind: Kind) -> bool:
-    """Judge the declared type before reading: False if accepted, True to sniff the body; raises if refused."""
-    if media is None:
-        return True
-    if _accepts(media, kind):
-        return False
-    # Feeds are often mislabelled (text/x-rss, application/octet-stream): sniff anything not plainly media.
-    if kind == "feed" and media != "application/pdf" and not media.startswith(_MEDIA_PREFIXES):
-        return True
-    raise _unsupported(media, kind)
-
-
-def _http_error(status: int, host: str) -> FetchError:
-    messages = {
-        404: "The page was not found (HTTP 404).",
-        410: "The page has been removed (HTTP 410).",
-        401: "The site refused access (HTTP 401); it may need a login.",
-        403: "The site refused access (HTTP 403); it may need a login.",
-        402: "The site asks for payment or a subscription (HTTP 402).",
-        451: "The page is unavailable for legal reasons (HTTP 451).",
-        429: f"{host} is limiting requests right now (HTTP 429); try again later.",
-    }
-    if status in messages:
-        return FetchError(messages[status])
-    if status >= 500:
-        return FetchError(f"{host} had a problem answering (HTTP {status}); try again later.")
-    return FetchError(f"The site answered with HTTP {status}, which briefbot cannot use.")
-
-
-def _too_large(kind: Kind, limit: int) -> TooLargeError:
-    what = "feed" if kind == "feed" else "page"
-    return TooLargeError(f"The {what} is larger than {_size(limit)}, more than briefbot reads.")
 
 
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
@@ -598,7 +425,7 @@ class SafeFetcher:
         headers = {
             "User-Agent": self._policy.user_agent,
             "Accept": _ACCEPT[kind],
-            "Accept-Encoding": "gzip, deflate",  # exactly what _BodyDecoder undoes
+            "Accept-Encoding": "gzip, deflate",  # exactly what BodyDecoder undoes
             **extra,
         }
         try:
@@ -634,18 +461,18 @@ class SafeFetcher:
     ) -> FetchResult:
         """Judge status, type and size from the headers; only then stream the body under the cap."""
         status, host = response.status_code, urlsplit(final_url).hostname or ""
-        media, charset = _media_type(response.headers.get("content-type"))
+        media, charset = media_type(response.headers.get("content-type"))
         body = b""
         if status == 304 and conditional:
             media = charset = None
         elif not 200 <= status < 300:
-            raise _http_error(status, host)
+            raise http_error(status, host)
         else:
             limit = self._policy.max_bytes(kind)
-            sniff = _needs_sniff(media, kind)
+            sniff = needs_sniff(media, kind)
             length = response.headers.get("content-length", "").strip()
             if length.isdigit() and int(length) > limit:
-                raise _too_large(kind, limit)
+                raise too_large(kind, limit)
             with self._transport_errors(host):
                 body, sniffed = await self._read_body(response, limit, kind, sniff)
             media = sniffed or media
@@ -665,29 +492,22 @@ class SafeFetcher:
     async def _read_body(response: httpx.Response, limit: int, kind: Kind, sniff: bool) -> tuple[bytes, str | None]:
         """Stream raw bytes, decode in bounded steps, stop once raw or decoded size passes `limit`; sniff the type
         from the first decoded bytes when asked. Returns the body and the sniffed type (None if not sniffed)."""
-        decoder = _BodyDecoder(response.headers.get("content-encoding"))
+        decoder = BodyDecoder(response.headers.get("content-encoding"))
         chunks: list[bytes] = []
         raw_size = size = 0
         sniffed: str | None = None
         async for raw in response.aiter_raw():
             raw_size += len(raw)
             if raw_size > limit:
-                raise _too_large(kind, limit)
+                raise too_large(kind, limit)
             for chunk in decoder.feed(raw):
                 size += len(chunk)
                 if size > limit:
-                    raise _too_large(kind, limit)
+                    raise too_large(kind, limit)
                 chunks.append(chunk)
-            if sniff and sniffed is None and size >= _SNIFF_BYTES:
-                sniffed = _check_sniffed(b"".join(chunks)[:_SNIFF_BYTES], kind)
+            if sniff and sniffed is None and size >= SNIFF_BYTES:
+                sniffed = check_sniffed(b"".join(chunks)[:SNIFF_BYTES], kind)
         body = b"".join(chunks)
         if sniff and sniffed is None:
-            sniffed = _check_sniffed(body[:_SNIFF_BYTES], kind)
+            sniffed = check_sniffed(body[:SNIFF_BYTES], kind)
         return body, sniffed
-
-
-def _check_sniffed(prefix: bytes, kind: Kind) -> str:
-    media = _sniff(prefix)
-    if not _accepts(media, kind):
-        raise _unsupported(media, kind)
-    return media
