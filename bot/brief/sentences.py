@@ -8,9 +8,11 @@ inside a quote. A quotation that runs over paragraphs (the opening mark repeated
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
+from bot.brief.quotemarks import scan_quotes
 from bot.models import Span
 
 # Lower-cased abbreviations (without the final period) after which a period does not end a sentence.
@@ -40,7 +42,15 @@ _LAST_TOKEN = re.compile(r"(\S+)$")
 _NEXT_WORD = re.compile(r"""["'“‘«(\[]*([A-Za-z]+)""")
 _INITIAL = re.compile(r"^\(?[A-Z]\.$")
 _ACRONYM = re.compile(r"^\(?(?:[A-Za-z]\.){2,}$")
-_OPENERS = {"“": "”", "«": "»"}
+_END = 1 << 62  # sorts after any end offset, for bisecting (start, end) pairs by start
+_CLOSING_MARKS = frozenset("\"”»’'")
+# '"All the way!" Dawson shouted, ...': a short subject and a cue that end the clause attribute the quotation before
+# them, so the sentence does not end at its closing mark ("He added, "..."" and "She said that ..." do not match).
+_ATTRIBUTION_AFTER = re.compile(
+    r"(?:[\w’'.\-]+\s+){1,6}?(?:said|says|asked|added|shouted|wrote|told|explained|continued|replied|tweeted|"
+    r"recalled|noted|insisted|argued|remarked|declared|answered|responded|warned|joked|wondered)"
+    r"(?:\s+[\w’'.\-]+){0,4}?\s*(?:[.;!?]|,(?!\s*[“\"«])|$)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +76,11 @@ def paragraph_spans(text: str) -> list[Span]:
 def split_sentences(text: str) -> list[Sentence]:
     """All sentences of `text` in order, each with offsets into `text` and its paragraph index."""
     sentences: list[Sentence] = []
-    for index, (p_start, p_end) in enumerate(paragraph_spans(text)):
-        for start, end in _split_paragraph(text, p_start, p_end):
+    paragraphs = paragraph_spans(text)
+    # Only quotations closed within their paragraph hold sentences together; one running over paragraphs splits.
+    regions = [q.outer for q in scan_quotes(text, paragraphs) if q.closed and "\n" not in text[q.open_at : q.close_end]]
+    for index, (p_start, p_end) in enumerate(paragraphs):
+        for start, end in _split_paragraph(text, p_start, p_end, regions):
             sentences.append(Sentence(start, end, index, text[start:end]))
     return sentences
 
@@ -77,31 +90,38 @@ def sentence_spans(text: str) -> list[Span]:
     return [(s.start, s.end) for s in split_sentences(text)]
 
 
-def _split_paragraph(text: str, p_start: int, p_end: int) -> list[Span]:
-    paragraph = text[p_start:p_end]
-    protected = _quoted_regions(paragraph)
+def _split_paragraph(text: str, p_start: int, p_end: int, regions: list[Span]) -> list[Span]:
     spans: list[Span] = []
-    cursor = 0
-    for match in _BOUNDARY.finditer(paragraph):
+    cursor = p_start
+    for match in _BOUNDARY.finditer(text, p_start, p_end):
         cut = match.start() + len(match.group(0).rstrip())
-        if _inside(protected, match.start()) or not _is_boundary(paragraph, match.start(), match.end()):
+        # A period inside a quotation that closes later keeps the sentence going ('"A. B," she said.'); one that
+        # ends the quotation ends the sentence.
+        if _inside(regions, cut - 1):
+            continue
+        # Only "?" and "!" end a quotation that an attribution then follows; after ".", news style starts anew.
+        closes_question = text[cut - 1] in _CLOSING_MARKS and text[cut - 2] in "?!"
+        if closes_question and _ATTRIBUTION_AFTER.match(text, match.end(), p_end):
+            continue
+        if not _is_boundary(text, match.start(), match.end()):
             continue
         spans.append((cursor, cut))
         cursor = match.end()
-    spans.append((cursor, len(paragraph)))
+    spans.append((cursor, p_end))
     result = []
     for start, end in spans:
-        start, end = _trim(paragraph, start, end)
+        start, end = _trim(text, start, end)
         if start < end:
-            result.append((p_start + start, p_start + end))
+            result.append((start, end))
     return result
 
 
-def _is_boundary(paragraph: str, punct_at: int, next_at: int) -> bool:
+def _is_boundary(text: str, punct_at: int, next_at: int) -> bool:
     """Decide whether the period at `punct_at` ends a sentence, looking at the token before and the word after."""
-    if paragraph[punct_at] != ".":
+    if text[punct_at] != ".":
         return True
-    token_match = _LAST_TOKEN.search(paragraph, 0, punct_at + 1)
+    # Only the token right before the period matters: look back a bounded distance (searching from 0 is quadratic).
+    token_match = _LAST_TOKEN.search(text, max(0, punct_at - 64), punct_at + 1)
     token = token_match.group(1) if token_match else ""
     bare = token.rstrip(".").lstrip("(\"'“‘").lower()
     if bare in _ABBREVIATIONS:
@@ -110,49 +130,15 @@ def _is_boundary(paragraph: str, punct_at: int, next_at: int) -> bool:
         return False
     if _ACRONYM.match(token) or bare in {"a.m", "p.m"}:
         # "U.S. officials" continues; "in the U.S. The next day" ends. Decide by the next word.
-        word = _NEXT_WORD.match(paragraph, next_at)
+        word = _NEXT_WORD.match(text, next_at)
         return bool(word) and word.group(1).lower() in _SENTENCE_STARTERS
     return True
 
 
-def _quoted_regions(paragraph: str) -> list[Span]:
-    """Regions between an opening and the matching closing double quote within the paragraph."""
-    regions: list[Span] = []
-    i = 0
-    n = len(paragraph)
-    while i < n:
-        char = paragraph[i]
-        closer = _OPENERS.get(char) or ('"' if char == '"' else None)
-        if closer is None:
-            i += 1
-            continue
-        close_at = paragraph.find(closer, i + 1)
-        if closer == '"' and close_at == -1:
-            i += 1
-            continue
-        if close_at == -1:
-            # A curly quote opened and never closed with its mate: accept a straight or mismatched closing mark
-            # ("..., Stoltenberg said" articles often mix marks); otherwise it runs on to the next paragraph.
-            close_at = _find_any(paragraph, i + 1, ('"', "’", "'"))
-            if close_at == -1:
-                i += 1
-                continue
-        regions.append((i, close_at))
-        i = close_at + 1
-    return regions
-
-
-def _find_any(text: str, start: int, marks: tuple[str, ...]) -> int:
-    """Position of the first of `marks` that closes a quotation (followed by space or punctuation), or -1."""
-    for pos in range(start, len(text)):
-        closes = pos + 1 == len(text) or not text[pos + 1].isalnum()
-        if text[pos] in marks and closes and text[pos - 1] in ",.!?":
-            return pos
-    return -1
-
-
 def _inside(regions: list[Span], pos: int) -> bool:
-    return any(start < pos < end for start, end in regions)
+    """True when `pos` is strictly inside a closed quotation (not on its opening or closing mark)."""
+    i = bisect.bisect_right(regions, (pos, _END)) - 1
+    return i >= 0 and regions[i][0] < pos < regions[i][1] - 1
 
 
 def _trim(text: str, start: int, end: int) -> Span:
