@@ -67,3 +67,15 @@ class EngineError(BriefbotError):
     """A briefing engine failed; the LLM engine turns this into an offline briefing with the reason."""
 
     kind = "engine"
+
+
+class QuotaError(BriefbotError):
+    """A user or channel has used its daily allowance."""
+
+    kind = "quota"
+
+
+class ThreadError(BriefbotError):
+    """A follow-up question where there is no briefing to answer from."""
+
+    kind = "thread"

@@ -60,5 +60,16 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     # Libraries that log request URLs or headers at INFO stay quiet unless asked.
-    for noisy in ("httpx", "httpcore", "openai", "slack_bolt", "slack_sdk", "discord", "apscheduler", "trafilatura"):
+    noisy_loggers = (
+        "httpx",
+        "httpcore",
+        "openai",
+        "slack_bolt",
+        "slack_sdk",
+        "discord",
+        "apscheduler",
+        "trafilatura",
+        "alembic",
+    )
+    for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

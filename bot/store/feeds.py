@@ -150,6 +150,32 @@ class SubscriptionRepository(Repository):
         async with self._engine.begin() as conn:
             return (await conn.execute(stmt)).first() is not None
 
+    async def disable_workspace(self, platform: str, workspace: str, reason: str) -> int:
+        """Disable every enabled subscription of a workspace with `reason`; how many were disabled."""
+        stmt = (
+            update(SubscriptionRow)
+            .where(
+                SubscriptionRow.platform == platform,
+                SubscriptionRow.workspace == workspace,
+                SubscriptionRow.disabled_reason.is_(None),
+            )
+            .values(disabled_reason=reason)
+            .returning(SubscriptionRow.id)
+        )
+        async with self._engine.begin() as conn:
+            return len((await conn.execute(stmt)).all())
+
+    async def list_workspace(self, platform: str, workspace: str, *, limit: int = 200) -> Sequence[Subscription]:
+        """Every subscription of a workspace, ordered by channel."""
+        query = (
+            select(SubscriptionRow)
+            .where(SubscriptionRow.platform == platform, SubscriptionRow.workspace == workspace)
+            .order_by(SubscriptionRow.channel, SubscriptionRow.id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            return [_subscription(row) for row in await conn.execute(query)]
+
     async def disable_channel(self, channel: ChannelKey, reason: str) -> int:
         """Disable every enabled subscription of a channel (e.g. `channel_not_found`); return how many."""
         stmt = (

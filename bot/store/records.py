@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -164,6 +165,15 @@ class ChannelSettings(BaseModel):
     def _valid_time(cls, value: str) -> str:
         if not _DIGEST_TIME.match(value):
             raise ValueError("digest_time must be HH:MM (24-hour clock)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Paris") from None
         return value
 
     @field_validator("digest_days")

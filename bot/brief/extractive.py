@@ -1,0 +1,74 @@
+"""The offline extractive engine: the default briefing when no LLM is configured, and the LLM engine's fallback.
+
+Everything in the briefing is drawn from the article itself: the TL;DR and key points are ranked sentences, quotes are
+found and attributed by rules, implications are the article's own forward-looking sentences. It is deterministic and
+needs nothing downloaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.brief.implications import find_implications
+from bot.brief.keypoints import rank_key_points
+from bot.brief.quotes import extract_quotes
+from bot.brief.sentences import split_sentences
+from bot.brief.tldr import make_tldr
+from bot.models import Article, Briefing, Coverage, Quote, SourceInfo
+
+ENGINE_NAME = "extractive"
+# Enough quotes to say who said what without retelling the article; direct quotes first, then indirect ones.
+MAX_QUOTES = 8
+
+
+class ExtractiveBriefer:
+    """Briefs an article with rules and statistics only (see the module docstring)."""
+
+    name = ENGINE_NAME
+
+    async def brief(self, article: Article) -> Briefing:
+        """Brief `article` in a worker thread (it is CPU-bound, a few milliseconds per article)."""
+        return await asyncio.to_thread(self.brief_sync, article)
+
+    def brief_sync(self, article: Article, *, warnings: list[str] | None = None) -> Briefing:
+        """Brief `article` on the calling thread."""
+        text = article.text
+        sentences = split_sentences(text)
+        key_points = rank_key_points(text, sentences, title=article.title)
+        tldr = make_tldr(text, sentences, key_points, title=article.title)
+        used = {span for point in key_points for span in point.evidence}
+        implications = find_implications(text, sentences, exclude=used)
+        words = article.word_count or len(text.split())
+        notes = list(article.warnings) + list(warnings or [])
+        if article.partial:
+            notes.append("Only part of the article could be read (see the source's warnings).")
+        return Briefing(
+            tldr=tldr,
+            key_points=key_points,
+            quotes=select_quotes(extract_quotes(text)),
+            implications=implications,
+            source=SourceInfo.from_article(article),
+            engine=ENGINE_NAME,
+            coverage=Coverage(read_fraction=1.0, parts=1, note=f"read all {words:,} words"),
+            warnings=_dedupe(notes),
+        )
+
+
+def select_quotes(quotes: list[Quote], limit: int = MAX_QUOTES) -> list[Quote]:
+    """The quotes worth showing: all direct quotes, then indirect ones, at most `limit`, back in article order."""
+    ranked = sorted(quotes, key=lambda q: (q.kind != "direct", q.start))
+    chosen: list[Quote] = []
+    seen: set[str] = set()
+    for quote in ranked:
+        key = " ".join(quote.text.lower().split())
+        if key in seen:
+            continue
+        seen.add(key)
+        chosen.append(quote)
+        if len(chosen) == limit:
+            break
+    return sorted(chosen, key=lambda q: q.start)
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
