@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "harbor-bridge.txt"
 NOISE = ("Subscribe", "Share this article", "covers transportation", "Sign up for our morning newsletter", "Sign Up")
 
-PAGE = """<!doctype html><html lang="en"><head><title>Valley orchards brace for a late frost | Hill Country Gazette</title>
+PAGE = """<!doctype html><html lang="en"><head>
+<title>Valley orchards brace for a late frost | Hill Country Gazette</title>
 <meta property="og:site_name" content="Hill Country Gazette">
 <meta name="author" content="Rosa Delgado">
 <meta property="article:published_time" content="2026-04-02T07:30:00Z">

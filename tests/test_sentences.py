@@ -54,7 +54,7 @@ def test_a_question_quoted_before_its_attribution() -> None:
 
 def test_mixed_quotation_marks() -> None:
     text = '"I hoped for more,” Graham said. “So I was disappointed."'
-    assert texts(text) == ['"I hoped for more,” Graham said.', "“So I was disappointed.\""]
+    assert texts(text) == ['"I hoped for more,” Graham said.', '“So I was disappointed."']
 
 
 def test_a_quotation_running_over_paragraphs_splits_normally() -> None:
