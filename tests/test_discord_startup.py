@@ -110,7 +110,7 @@ def test_invite_url_asks_for_exactly_the_documented_permissions() -> None:
     url = invite_url(1234)
     assert "client_id=1234" in url and "scope=bot+applications.commands" in url
     assert "permissions=309237730304" in url
-    assert "309237730304" in Path(__file__).parents[1].joinpath("docs", "discord.md").read_text()
+    assert "309237730304" in Path(__file__).parents[1].joinpath("README.md").read_text()
 
 
 def test_every_send_defaults_to_no_mentions(service: Service) -> None:
