@@ -4,7 +4,8 @@ Usage: .venv/bin/python bench/quotes_eval.py DATA_DIR [--split dev|train] [--sho
 
 Gold: the primary annotator's attributions of each item. Predictions: `find_attributions`, with the parts of one cue
 (a split quote "A," she said, "B." and the continuations of the same quote) merged into one prediction, as the gold
-annotates them. Scores, micro-averaged over all items:
+annotates them; quotations attributed without a cue are merged by speaker mention (a continuation shares it). Scores,
+micro-averaged over all items:
 
 - quotes: a prediction matches a gold content span when the token-overlap F1 of their spans is >= 0.5 (tokens are
   the words of the article, compared by position), one to one, greedily by F1.
@@ -94,7 +95,7 @@ def predicted_items(text: str, attributions: list[Attribution]) -> list[Item]:
     """One item per cue: the parts of a split or continued quotation become one multi-span prediction."""
     groups: dict[object, list[Attribution]] = {}
     for a in attributions:
-        key = (a.cue_start, a.speaker_start) if a.cue_start is not None else (a.start, a.speaker_start)
+        key = (a.cue_start, a.speaker_start) if a.cue_start is not None else (a.speaker_start, a.speaker_end)
         groups.setdefault(key, []).append(a)
     out = []
     for parts in groups.values():

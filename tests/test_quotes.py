@@ -42,6 +42,11 @@ def school() -> tuple[str, list[Attribution]]:
     return _load("school_board.txt")
 
 
+@pytest.fixture(scope="module")
+def pier() -> tuple[str, list[Attribution]]:
+    return _load("pier_vote.txt")
+
+
 # -- attribution forms -----------------------------------------------------------------------------------------------
 
 
@@ -189,6 +194,159 @@ def test_participle_saying_takes_the_subject_of_its_clause() -> None:
     assert a.text == "the rains would come early"
 
 
+def test_acronym_before_a_title_is_not_a_pronoun() -> None:
+    text = '"The state is ready to vote," US Senator Jane Roe said as she opened the session.'
+    a = _one(find_attributions(text), "ready to vote")
+    _check(text, a, speaker="Jane Roe", role="US Senator", kind="direct", cue="said")
+    assert text[a.speaker_start : a.speaker_end] == "US Senator Jane Roe"
+
+
+def test_aside_ending_with_a_day_between_subject_and_cue() -> None:
+    text = 'Professor Jane Roe, in a statement released on Thursday, said she "welcomes the review of the dam."'
+    a = _one(find_attributions(text), "welcomes")
+    _check(text, a, speaker="Jane Roe", role="Professor", kind="indirect", cue="said")
+
+
+def test_coordinated_subject_after_a_quotation() -> None:
+    text = '"The dam is safe," Professor Ruth Kaplan and Mayor Ann Holt said in a joint statement.'
+    a = _one(find_attributions(text), "dam is safe")
+    _check(text, a, speaker="Ann Holt", role="Mayor", kind="direct", cue="said")
+    assert text[a.speaker_start : a.speaker_end] == "Professor Ruth Kaplan and Mayor Ann Holt"
+
+
+def test_quoted_title_inside_the_subject_aside() -> None:
+    text = 'Professor Ruth Kaplan, the author of "Rivers of Salt," said the dam was safe.'
+    atts = find_attributions(text)
+    assert [a.text for a in atts] == ["the dam was safe"]
+    _check(text, atts[0], speaker="Ruth Kaplan", role="Professor", kind="indirect", cue="said")
+
+
+def test_described_as_names_with_the_quotation() -> None:
+    text = 'Mayor Ann Holt opposed the new tax, which she described as "a burden on every family in town."'
+    a = _one(find_attributions(text), "burden")
+    _check(text, a, speaker="Ann Holt", role="Mayor", kind="direct", cue="described")
+
+
+def test_adjunct_before_that() -> None:
+    text = 'Mayor Ann Holt said during a town hall meeting that the pier was "unsafe."'
+    a = _one(find_attributions(text), "pier")
+    assert a.text == 'the pier was "unsafe."'
+
+
+def test_clause_with_its_own_subject_after_the_cue_is_the_content() -> None:
+    text = "Professor Ruth Kaplan toured the dam. As for the spillway, she said she is not worried."
+    a = _one(find_attributions(text), "worried")
+    _check(text, a, speaker="Ruth Kaplan", role="Professor", kind="indirect", cue="said")
+    assert a.text == "she is not worried"
+
+
+def test_content_may_open_with_because() -> None:
+    text = "Professor Ruth Kaplan said because the rains came early, the dam would open in May."
+    a = _one(find_attributions(text), "dam would open")
+    assert a.text == "because the rains came early, the dam would open in May"
+
+
+def test_infinitive_cue_takes_the_subject_of_the_governing_verb(pier) -> None:
+    text, atts = pier
+    a = _one(atts, "engineers sign off")
+    _check(text, a, speaker="Tom Reed", role="Council member", kind="direct", cue="say")
+    assert text[a.speaker_start : a.speaker_end] == "Council member Tom Reed"
+
+
+def test_infinitive_after_an_object_belongs_to_the_cue_before(pier) -> None:
+    text, atts = pier
+    a = _one(atts, "budget would hold")
+    _check(text, a, speaker="Lena Ortiz", role=None, kind="indirect", cue="urged")
+    assert a.text == "to say whether the budget would hold"
+
+
+def test_infinitive_of_a_verb_that_is_not_saying_is_no_cue() -> None:
+    assert find_attributions("Council members gathered on Friday to welcome the new harbor master.") == []
+
+
+def test_participle_after_a_noun_of_a_message() -> None:
+    text = "Mayor Ann Holt released a statement saying the pier would reopen in May."
+    a = _one(find_attributions(text), "reopen")
+    _check(text, a, speaker="Ann Holt", role="Mayor", kind="indirect", cue="saying")
+    assert text[a.speaker_start : a.speaker_end] == "Mayor Ann Holt"
+    assert a.text == "the pier would reopen in May"
+
+
+def test_participle_after_a_clause_that_opens_with_an_adjunct(pier) -> None:
+    text, atts = pier
+    a = _one(atts, "needless delay")
+    _check(text, a, speaker="Ann Holt", role="Mayor", kind="indirect", cue="calling")
+    assert a.text == 'its plan "a needless delay."'
+
+
+def test_chant_is_a_cue(pier) -> None:
+    _text, atts = pier
+    a = _one(atts, "Fix the pier now")
+    assert (a.speaker, a.cue) == ("Protesters", "chanted")
+
+
+def test_naming_cue_ends_with_the_quoted_name_before_another_verb() -> None:
+    text = 'Mayor Ann Holt called the plan "a disgrace" and ranked it among the worst ideas "in the city\'s history."'
+    a = _one(find_attributions(text), "disgrace")
+    _check(text, a, speaker="Ann Holt", role="Mayor", kind="indirect", cue="called")
+    assert a.text == 'the plan "a disgrace"'
+
+
+def test_quotation_after_a_colon_belongs_to_the_cue_after_it() -> None:
+    text = 'In her speech, Mayor Ann Holt declared the need for patience: "We will rebuild the pier," she said.'
+    atts = find_attributions(text)
+    declared, said = _one(atts, "patience"), _one(atts, "rebuild")
+    _check(text, declared, speaker="Ann Holt", role="Mayor", kind="indirect", cue="declared")
+    assert declared.text == "the need for patience"
+    _check(text, said, speaker="Ann Holt", role="Mayor", kind="direct", cue="said")
+
+
+def test_name_and_colon_after_an_adjunct() -> None:
+    text = 'Mayor Ann Holt spoke on Monday. In a tweet, Holt: "We will rebuild the pier."'
+    a = _one(find_attributions(text), "rebuild")
+    _check(text, a, speaker="Ann Holt", role="Mayor", kind="direct", cue=None)
+
+
+def test_source_named_after_the_clause_reports_the_whole_clause() -> None:
+    text = 'Mayor Ann Holt acknowledged that the old pier was "badly built from the start," the Gazette reported.'
+    a = _one(find_attributions(text), "badly built")
+    _check(text, a, speaker="Gazette", role=None, kind="indirect", cue="reported")
+    assert a.text == 'Mayor Ann Holt acknowledged that the old pier was "badly built from the start,"'
+
+
+def test_possessor_of_a_statement_is_the_speaker(pier) -> None:
+    text, atts = pier
+    a = _one(atts, "fifty years")
+    _check(text, a, speaker="Tom Reed", role="Council member", kind="direct", cue=None)
+    assert text[a.speaker_start : a.speaker_end] == "Reed's statement"
+
+
+def test_clause_is_not_taken_for_a_description_after_a_quotation() -> None:
+    text = 'Lee Park, the engineer known as "Ghost," stated that he had access to the server.'
+    assert all("access" not in text[a.speaker_start : a.speaker_end] for a in find_attributions(text))
+
+
+# -- quotations without a cue ----------------------------------------------------------------------------------------
+
+
+def test_quotation_after_a_colon_takes_the_subject_of_its_clause(pier) -> None:
+    text, atts = pier
+    a = _one(atts, "fishing families")
+    _check(text, a, speaker="Ann Holt", role="Mayor", kind="direct", cue=None)
+    assert text[a.speaker_start : a.speaker_end] == "Holt"
+
+
+def test_long_quotation_without_a_cue_goes_to_the_person_named_last(pier) -> None:
+    text, atts = pier
+    a = _one(atts, "state grant")
+    _check(text, a, speaker="Lena Ortiz", role=None, kind="direct", cue=None)
+
+
+def test_headlines_and_short_quotations_stay_unattributed(pier) -> None:
+    _text, atts = pier
+    assert not [a for a in atts if "Another Season" in a.text or "done deal" in a.text]
+
+
 # -- speaker resolution ----------------------------------------------------------------------------------------------
 
 
@@ -268,7 +426,7 @@ def test_group_speaker_union_leaders(harbor) -> None:
 # -- the whole output ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["harbor_strike.txt", "school_board.txt"])
+@pytest.mark.parametrize("name", ["harbor_strike.txt", "school_board.txt", "pier_vote.txt"])
 def test_offsets_cues_and_order(name: str) -> None:
     text, atts = _load(name)
     assert atts

@@ -21,12 +21,13 @@ speculate criticize criticise praise accuse blame dismiss reject refuse shout ye
 acknowledge concur lament complain advise! announce instruct! order! explain underscore underline highlight
 characterize characterise label brand dub hail welcome applaud condemn denounce slam blast rebuke lambaste mock
 continue elaborate summarize summarise testify recount relate pronounce echo tout term deem
-refer read
+refer read chant decry bemoan grouse portray cite recite proclaim bark rail preach scoff opine posit surmise reaffirm
+exhort rebut refute interject confess query defend quote reference discuss
 """
 # Verbs of belief, feeling and intention: PolNeAR-style corpora annotate these as attributions too.
 _COGNITION = """
 believe think feel hope fear expect know worry doubt suspect understand assume wish guess reckon figure consider
-insist predict anticipate acknowledge recognize recognise realize realise
+insist predict anticipate acknowledge recognize recognise realize realise remember
 """
 # Verbs by which documents, polls and studies "say" something.
 _EVIDENCE = "show find"
@@ -52,7 +53,7 @@ _NOUNISH_S = frozenset(
     "state states figures estimates records orders concerns signals highlights labels brands".split()
 )
 # Verbs whose final consonant doubles before -ed/-ing.
-_DOUBLING = frozenset("admit commit regret refer prefer occur compel propel quip".split())
+_DOUBLING = frozenset("admit commit regret refer prefer occur compel propel quip rebut".split())
 
 # Participial cues after a comma ("..., saying ...", "..., adding that ...") inherit the subject of their clause.
 PARTICIPLE_RE = re.compile(r"^[a-z]+ing$")

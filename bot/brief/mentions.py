@@ -50,6 +50,11 @@ _PREPOSITIONS = frozenset(
     "in on at from despite with for by after before during under over among like unlike including to into of "
     "against without within across through toward towards amid since".split()
 )
+# Lower-case words of a plain speaker noun phrase ("the campaign's senior adviser").
+_NP_WORDS = lex.DETERMINERS | lex.TITLE_WORDS | lex.ROLE_MODIFIERS | lex.GENERIC_PERSON_HEADS | lex.GROUP_HEADS
+_ARTICLES = frozenset("a an the his her their its".split())
+_BEFORE_ARTICLE = _PREPOSITIONS | frozenset("all both half".split())
+_CLAUSE_SUBJECTS = frozenset("he she they we i there".split())
 _OBJECT_PRONOUNS = frozenset("him her them us me it".split())
 _OPENING_MARKS = frozenset('“"«„‘')
 _PUNCT_BOUNDARY = frozenset(",;:()[]“”\"«»—–-‘’'")
@@ -81,13 +86,18 @@ def is_speaker_phrase(phrase: list[str], cue_class: str) -> bool:
     """Whether words such as ["the", "NATO", "chief"] or ["U.S.", "officials"] can be the speaker of a cue."""
     if not phrase or len(phrase) > 9:
         return False
-    low = [_bare(w) for w in phrase]
+    # An all-capital word is an acronym, never a pronoun or clause word ("US Senator Jane Doe", "IT staff").
+    low = [_bare(w) if not (len(w) > 1 and w.isupper()) else w for w in phrase]
     if len(phrase) == 1 and low[0] in lex.PRONOUN_FEATURES:
         return low[0] not in {"you", "who"} and (low[0] != "it" or cue_class != "cognition")
     if any(w in lex.PRONOUN_FEATURES or w in _OBJECT_PRONOUNS or w in _CLAUSE_WORDS or w in _BETWEEN for w in low):
         return False
     if any(w.endswith(("ing", "ly")) and w.islower() and w not in _NOT_ADVERBS for w in phrase) or low[0] == "absent":
         return False  # "asking Hillary Clinton", "White America embracing Obama": not a speaker phrase
+    if any(
+        w in _ARTICLES and low[i - 1] not in _BEFORE_ARTICLE and phrase[i - 1].islower() for i, w in enumerate(low) if i
+    ):
+        return False  # "Doe released a statement": a verb and its object, not a noun phrase
     head, last = low[-1], phrase[-1]
     if head in lex.QUANTIFIER_HEADS:
         return len(phrase) == 1
@@ -118,6 +128,15 @@ def subject_before(text: str, lo: int, cue_start: int, cue_class: str, lenient: 
             k -= 1
         else:
             break
+    span = _subject_ending(toks, k, cue_class, lenient)
+    if span is None and k < len(toks) and toks[-1][2] == ",":
+        # "Doe, in a statement on Thursday, said": the adjuncts stripped above were the end of an aside.
+        span = _subject_ending(toks, len(toks), cue_class, lenient)
+    return span
+
+
+def _subject_ending(toks: list[tuple[int, int, str]], k: int, cue_class: str, lenient: bool) -> Span | None:
+    """The speaker phrase ending at token k (after any parenthesis, dashed aside or comma-separated asides)."""
     k = _skip_parenthesis(toks, k)
     if k > 0 and toks[k - 1][2] in {"—", "–", "--"}:
         # "Doe — mentioned as a running mate — told ...": step over the aside between dashes.
@@ -144,7 +163,7 @@ def subject_before(text: str, lo: int, cue_start: int, cue_class: str, lenient: 
         phrase.pop()  # "the order released Friday said"
         k -= 1
     if is_speaker_phrase(phrase, cue_class) or (lenient and _is_description(phrase)):
-        return toks[j][0], toks[k - 1][1]
+        return _conjoined_start(toks, j, cue_class), toks[k - 1][1]
     # "Trump in his announcement speech called", "a source familiar with the investigation said": the subject is
     # the part before a preposition, without a trailing "familiar" or "close".
     for cut in range(1, len(phrase)):
@@ -155,6 +174,17 @@ def subject_before(text: str, lo: int, cue_start: int, cue_class: str, lenient: 
             if is_speaker_phrase(head, cue_class):
                 return toks[j][0], toks[j + len(head) - 1][1]
     return None
+
+
+def _conjoined_start(toks: list[tuple[int, int, str]], j: int, cue_class: str) -> int:
+    """Start of a coordinated subject ending with the phrase at token j: "Jane Doe and John Roe said", "the senator
+    and candidate said". The first conjunct must be a plain noun phrase (names, determiners, role words)."""
+    if j < 2 or toks[j - 1][2].lower() != "and":
+        return toks[j][0]
+    i = _phrase_start(toks, j - 1)
+    first = [t[2] for t in toks[i : j - 1]]
+    plain = all(w[:1].isupper() or _bare(w) in _NP_WORDS for w in first)
+    return toks[i][0] if plain and 0 < len(first) <= 6 and is_speaker_phrase(first, cue_class) else toks[j][0]
 
 
 def _skip_parenthesis(toks: list[tuple[int, int, str]], k: int) -> int:
@@ -178,6 +208,9 @@ def _phrase_start(toks: list[tuple[int, int, str]], k: int) -> int:
 
 def _is_description(phrase: list[str]) -> bool:
     """A short phrase led by a determiner: "the designer", "a longtime friend"."""
+    rest = [_bare(w) for w in phrase[1:]]
+    if any(w in lex.PRONOUN_FEATURES or w in _CLAUSE_WORDS or w in _BETWEEN for w in rest):
+        return False  # "that he had access": a clause, not a description
     return 2 <= len(phrase) <= 4 and _bare(phrase[0]) in lex.DETERMINERS and phrase[-1][:1].isalnum()
 
 
@@ -253,6 +286,8 @@ def clause_tail_is_empty(text: str, pos: int, end: int) -> bool:
             return count <= 4 and not (nxt and nxt[0][2] in _OPENING_MARKS)
         if word.lower() in {"that", "whether", "if", ":"} or word in _OPENING_MARKS:
             return False
+        if not count and _bare(word.replace("’", "'").split("'")[0]) in _CLAUSE_SUBJECTS:
+            return False  # "As for Doe, he said he's not worried.": a clause with its own subject
         count += 1  # noqa: SIM113 - punctuation marks are not counted
         if count > 8:
             return False

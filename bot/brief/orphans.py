@@ -1,6 +1,7 @@
 """Quotations without a cue of their own: a dash attribution ('"..." — Jane Doe'), a name and a colon ('Jane Doe:
-"..."'), a subject and cue opening the next sentence ('"Why?" Doe asked.'), or the continuation of the speaker quoted
-just before (in the same paragraph, or the paragraph before when this one opens with the quotation).
+"..."'), a subject and cue opening the next sentence ('"Why?" Doe asked.'), the continuation of the speaker quoted
+just before (in the same paragraph, or the paragraph before when this one opens with the quotation), and, failing
+all of these, the speaker `fallback` finds from the text around the quotation.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ import re
 
 from bot.brief import mentions
 from bot.brief.attribution import CLOSING_MARKS, ArticleState, Frame
+from bot.brief.fallback import fallback_frame
 from bot.brief.quotemarks import QuoteSpan
 
 # '"..." — Jane Doe': a dash attribution.
 _DASH_SPEAKER = re.compile(r"[ \t]*(?:--|[-–—])[ \t]*(?=[A-Z])")
+# What may come before 'Doe:' introducing a quotation: an adjunct and a comma or dash, or "from".
+_COLON_LEAD = re.compile(r"(?:[,—–]|\s-|\bfrom)\s*$")
 
 
 def attribute_orphans(state: ArticleState) -> None:
@@ -40,6 +44,9 @@ def attribute_orphans(state: ArticleState) -> None:
         frame = frame or next_frame
         if frame is None and prev and state.next_paragraph(prev[2], q):
             frame = prev[0]
+        if frame is None:
+            headline = _is_headline(state.text, state.paragraphs[state.paragraph_of(q.open_at)])
+            frame = fallback_frame(state, q, headline)
         if frame is not None:
             state.used.add(k)
             state.results.append((frame, q.start, q.end, "direct"))
@@ -81,8 +88,10 @@ def _colon_frame(state: ArticleState, q: QuoteSpan) -> Frame | None:
     colon = _char_before(text, q.open_at)[0]
     lo = colon - len(head) + 1
     span = mentions.subject_before(text, lo, colon, "speech")
-    if not span or not text[span[1] - 1].isalpha() or not text[span[0]].isupper() or text[lo : span[0]].strip():
+    if not span or not text[span[1] - 1].isalpha() or not text[span[0]].isupper():
         return None
+    if text[lo : span[0]].strip() and not _COLON_LEAD.search(text, lo, span[0]):
+        return None  # 'In a tweet, Doe: "..."', 'More from Doe: "..."' but not 'It was hard for Doe: "..."'
     return Frame(colon, colon, "", *span, post=False, clause_start=span[0], clause_end=colon)
 
 
@@ -91,7 +100,7 @@ def _next_sentence_frame(state: ArticleState, q: QuoteSpan, producing: set[int])
     no content of its own, '"...." She added that ...' -> a cue clause with content), or None."""
     s = state.sentence_of(q.end)
     for frame in state.frames.get(s, []) + state.frames.get(s + 1, []):
-        if frame.cue_start < q.close_end or not state.same_paragraph(q.end, frame.cue_start):
+        if frame.sp_start < q.close_end or not state.same_paragraph(q.end, frame.cue_start):
             continue
         head = state.text[q.close_end : frame.sp_start].strip()
         if frame.sp_start < frame.cue_start and (not head or head in CLOSING_MARKS):

@@ -1,10 +1,12 @@
 """Offline, rule-based quote extraction and speaker attribution: who said what, with offsets into the article.
 
 `find_attributions` finds every cue (a verb of saying, writing or believing, or "according to"), its speaker (the
-subject before it, the inverted subject after it, or the subject of its clause for "..., saying ...") and its content
-(the quotation next to it, or the clause after or before it), then attributes quotations that have no cue of their own
-(a continuation of the previous speaker, a dash attribution, or a "he said" in the next sentence). Speaker mentions are
-resolved to the people and organisations the article introduced (see `speakers`). Deterministic; regexes compiled once.
+subject before it, the inverted subject after it, the subject of its clause for "..., saying ..." or of the verb
+governing it for "went on to say") and its content (the quotation next to it, or the clause after or before it; see
+`attribution` and `content`), then attributes quotations that have no cue of their own (a continuation of the previous
+speaker, a dash attribution, a "he said" in the next sentence, or the subject or person the text around it names; see
+`orphans` and `fallback`). Speaker mentions are resolved to the people and organisations the article introduced (see
+`speakers`). Deterministic; regexes compiled once.
 """
 
 from __future__ import annotations

@@ -34,6 +34,8 @@ _CAP = r"[A-ZÀ-ÖØ-Þ][\w’'&.\-]*"
 # A run of capitalised words joined by single spaces and name particles; split further by `_breaks_after`.
 _JOINERS = "|".join(sorted(lex.NAME_PARTICLES | {"of"}))
 _RUN = re.compile(rf"(?<![\w’'.\-]){_CAP}(?: (?:(?:{_JOINERS}) )*{_CAP})*")
+# "Doe's statement": the possessor speaks through a message (not through "Doe's campaign" or "Doe's spokesman").
+_POSSESSED = re.compile(r"[’']s\s+(?:\w+\s+)?(?:statement|message|tweet|post|letter|e-?mail|response|reply|remarks)$")
 _NEXT_WORD = re.compile(r" ([a-z]+)\b")
 
 
@@ -291,6 +293,8 @@ class SpeakerIndex:
         if low in lex.PRONOUN_FEATURES:
             entity = self._pronoun(start, lex.PRONOUN_FEATURES[low], exclude)
             return Speaker(entity.name, entity.role, entity) if entity else Speaker(mention)
+        possessed = _POSSESSED.search(self.text, start, end)
+        end = possessed.start() + 2 if possessed else end
         k = bisect.bisect_right(self._starts, end) - 1
         while k >= 0 and self.mentions[k][0] >= start:
             _m_start, m_end, entity = self.mentions[k]
