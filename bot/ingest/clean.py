@@ -20,10 +20,16 @@ _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 _TERMINAL = re.compile(r"[.!?:;,\"”’')\]…]$")
 
+# Calls to action are imperatives: "Sign up for ...", "Subscribe now", "Get our free newsletter". The noun ("Sign-up
+# rates doubled") and the reporting ("subscribers lost power") do not match.
 _CALL_TO_ACTION = re.compile(
-    r"^(?:sign(?:-| )?up|subscribe|register now|join (?:now|today|free)|create (?:a|your) (?:free )?account)\b"
-    r"|^(?:get|receive|join|never miss|don'?t miss|stay (?:informed|up to date|in the know))\b"
-    r".{0,80}\b(?:newsletters?|e-?mails?|inbox|alerts|sign(?:ing)?(?:-| )?up|subscribe|subscription)\b",
+    r"^(?:sign(?:-| )?up|subscribe|register)(?:\s+(?:to|for|now|today|here|free|and|with)\b|\s*[:!.]?\s*$)"
+    r"|^(?:join (?:now|today|free)|create (?:a|your) (?:free )?account)\b"
+    r"|^(?:get|receive|join)\b.{0,60}\b(?:our|free|daily|weekly|breaking|latest)\b.{0,40}"
+    r"\b(?:newsletters?|e-?mails?|inbox|alerts|updates)\b"
+    r"|^(?:get|receive)\b.{0,80}\bin(?:to)? your (?:inbox|e-?mail)\b"
+    r"|^(?:never miss|don'?t miss|stay (?:informed|up to date|in the know)|want (?:more|the latest))\b.{0,80}"
+    r"\b(?:newsletters?|e-?mails?|inbox|alerts|sign(?:ing)?(?:-| )?up|subscribe|subscription)\b",
     re.IGNORECASE,
 )
 _NEWSLETTER_LABEL = re.compile(r"\bnewsletters?$", re.IGNORECASE)
@@ -51,13 +57,21 @@ _READ_MORE = re.compile(
     re.IGNORECASE,
 )
 _COPYRIGHT = re.compile(r"^(?:©|copyright\b|\(c\)\s?\d{4})|\ball rights reserved\b", re.IGNORECASE)
-_TIMESTAMP = re.compile(r"^(?:published|updated|posted|last (?:updated|modified))\b[^.]{0,60}\d", re.IGNORECASE)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_WEEKDAY = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?"
+# "Published June 3, 2024", "Updated: 12/03/2024", "Posted 3 hours ago": the keyword, then a date right away.
+_TIMESTAMP = re.compile(
+    rf"^(?:published|updated|posted|last (?:updated|modified))(?: on| at)?:?\s+"
+    rf"(?:{_MONTH}\s+\d|{_WEEKDAY}\s|\d{{1,4}}[-/.]\d|\d{{1,2}}\s+{_MONTH}|\d+\s+(?:minutes?|hours?|days?)\s+ago)",
+    re.IGNORECASE,
+)
 _NAME = r"[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,3}"
 _BYLINE = re.compile(rf"^(?:[Bb]y|BY)\s+({_NAME}(?:(?:,| and| &) {_NAME}){{0,3}})$")
 
 # An author bio opens with a name and what the person does, and says where they are based, worked or studied.
 _BIO_OPENER = re.compile(
-    r"^(?:[A-Z][\w'’.-]+ ){0,3}[A-Z][\w'’.-]+ (?:covers|writes|reports|is an? |is the |has (?:been|covered|written|reported)|joined)"
+    r"^(?:[A-Z][\w'’.-]+ ){0,3}[A-Z][\w'’.-]+ "
+    r"(?:covers|writes|reports|is an? |is the |has (?:been|covered|written|reported)|joined)"
 )
 _BIO_SIGNALS = [
     re.compile(p, re.IGNORECASE)
@@ -73,8 +87,10 @@ _BIO_SIGNALS = [
     )
 ]
 _MENU_WORDS = 3
+_PROSE_WORDS = 6  # an article has at least one paragraph this long
 _SHORT_NOISE_WORDS = 40  # the single-paragraph rules never judge a longer paragraph
 _NEAR_REPEAT = 0.9
+_FUZZY_MAX_CHARS = 1000
 _TRAILING_CREDIT = re.compile(r"\s*(?:\([^()]{1,60}\)|(?:photo|image|credit)s?:[^.]{1,80})\s*$", re.IGNORECASE)
 
 
@@ -89,6 +105,7 @@ class CleanedText:
 
 def noise_reason(paragraph: str) -> str | None:
     """Why a paragraph is noise on its own (sign-up call, share/ad line, credit, related link), or None."""
+    paragraph = paragraph.lstrip("-–•*· ")  # a list item ("- Share this article") is judged by its text
     words = len(paragraph.split())
     if words > _SHORT_NOISE_WORDS:
         return None
@@ -148,6 +165,16 @@ def _caption_key(paragraph: str) -> str:
     return " ".join(_TRAILING_CREDIT.sub("", paragraph).casefold().split())
 
 
+def _same(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    # difflib is quadratic: only captions-sized paragraphs of similar length get the fuzzy comparison
+    if max(len(a), len(b)) > _FUZZY_MAX_CHARS or min(len(a), len(b)) < _NEAR_REPEAT * max(len(a), len(b)):
+        return False
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return matcher.real_quick_ratio() >= _NEAR_REPEAT and matcher.ratio() >= _NEAR_REPEAT
+
+
 def _repeated(units: list[str]) -> set[int]:
     """Indexes of every copy of a paragraph that appears more than once (exactly, or but for a credit)."""
     keys = [_caption_key(u) for u in units]
@@ -160,8 +187,7 @@ def _repeated(units: list[str]) -> set[int]:
     for members in groups.values():
         for position, i in enumerate(members):
             for j in members[position + 1 :]:
-                a, b = keys[i], keys[j]
-                if a == b or difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= _NEAR_REPEAT:
+                if _same(keys[i], keys[j]):
                     repeated.update((i, j))
     return repeated
 
@@ -184,11 +210,15 @@ def clean_pasted_text(text: str) -> CleanedText:
             reasons[index] = reason
     for index in _repeated(units):
         reasons.setdefault(index, "repeated paragraph (photo caption)")
-    # runs of two or more short label-like lines are a menu, a tag list or a share bar
-    for index, unit in enumerate(units):
-        neighbours = [units[k] for k in (index - 1, index + 1) if 0 <= k < len(units) and k not in reasons]
-        if index not in reasons and _menu_like(unit) and any(_menu_like(n) for n in neighbours):
-            reasons[index] = "menu-like line"
+    # runs of two or more short label-like lines (once other noise is set aside) are a menu, tags or a share bar
+    run: list[int] = []
+    for index in [i for i in range(len(units)) if i not in reasons] + [-1]:
+        if index >= 0 and _menu_like(units[index]):
+            run.append(index)
+            continue
+        if len(run) >= 2:
+            reasons.update(dict.fromkeys(run, "menu-like line"))
+        run = []
     # the author bio closes the story: only noise may follow it
     for index in range(len(units) - 1, -1, -1):
         if index in reasons:
@@ -208,16 +238,18 @@ def _headline_like(paragraph: str) -> bool:
 
 
 def article_from_text(text: str, *, title: str | None = None) -> Article:
-    """Clean pasted text and build an Article; the title is guessed from a first headline-like line if not given."""
+    """Clean pasted text and build an Article; the title is guessed from a first headline-like line if not given.
+
+    Raises `ExtractionError` when nothing that reads like a sentence is left.
+    """
     cleaned = clean_pasted_text(text)
-    paragraphs = [p for p in cleaned.text.split("\n\n") if p]
-    if title is None and len(paragraphs) >= 2 and _headline_like(paragraphs[0]):
-        title = paragraphs.pop(0)
-    elif title is not None and paragraphs and paragraphs[0].casefold() == title.strip().casefold():
-        paragraphs.pop(0)
-    body = "\n\n".join(paragraphs)
-    if not body:
+    paragraphs = cleaned.text.split("\n\n") if cleaned.text else []
+    if not any(len(p.split()) >= _PROSE_WORDS for p in paragraphs):
         raise ExtractionError("No article text found in what was pasted.")
+    # the headline stays in the text, as on a web page; it is also the title
+    if title is None and len(paragraphs) >= 2 and _headline_like(paragraphs[0]):
+        title = paragraphs[0]
+    body = cleaned.text
     return Article(
         title=title,
         byline=cleaned.byline,

@@ -10,7 +10,7 @@ Guards, before anything else runs (the page must end within `cpu_budget` seconds
      stages: optional stages are skipped once the budget is spent.
 
 The cascade (the stage that produced the text is recorded in `Article.extractor`):
-  1. "trafilatura": trafilatura's extraction with metadata, comments excluded. It carries its own internal
+  1. "trafilatura": trafilatura's text extraction (`bare_extraction`), comments excluded. It carries its own
      safety nets (readability/jusText comparison, baseline rescue, recall escalation).
   2. Only when stage 1 returned nothing or too little: less than 60% of the page's JSON-LD `articleBody` or half its
      `wordCount`, no longer than its own meta description, or a short text on a page with much more visible text.
@@ -18,13 +18,15 @@ The cascade (the stage that produced the text is recorded in `Article.extractor`
        a. "json-ld": the publisher's `articleBody`, when it is longer than stage 1's text;
        b. "justext": jusText's paragraphs (with the page language's stoplist), when clearly longer (x1.5).
   3. "baseline": when there is still no text, the page's `<p>`, `<blockquote>` and `<pre>` texts outside
-     navigation, header, footer, aside and forms; then trafilatura's own baseline.
+     navigation, header, footer, aside and forms; then trafilatura's own baseline. Also the only stage run on a
+     page whose estimated cost exceeds the budget (guard c).
 A fallback stage adds a warning. Metadata is trafilatura's, refined and completed from JSON-LD, OpenGraph, `<meta>`
-tags and the `<h1>` (see `bot.ingest.metadata`); paywalls and teasers are flagged (see `bot.ingest.paywall`).
+tags and the `<h1>` (see `bot.ingest.refine`); paywalls and teasers are flagged (see `bot.ingest.paywall`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from copy import deepcopy
 from functools import cache
@@ -40,16 +42,9 @@ from trafilatura.utils import load_html
 
 from bot.errors import ExtractionError
 from bot.ingest.clean import noise_reason
-from bot.ingest.metadata import (
-    PageSignals,
-    language_code,
-    page_metadata,
-    read_signals,
-    refine_author,
-    refine_date,
-    refine_title,
-)
+from bot.ingest.metadata import PageSignals, language_code, read_signals
 from bot.ingest.paywall import paywall_reasons, strip_notices
+from bot.ingest.refine import page_metadata, refine_author, refine_date, refine_title
 from bot.models import Article
 
 # --- guards: calibrated on a 2-core machine against trafilatura's worst measured cost per element and per character
@@ -66,6 +61,7 @@ _SHORT_TEXT = 500  # stage 1 shorter than this (chars) is compared with the page
 _VISIBLE_FACTOR = 4  # ...and is "too little" when the page shows this many times more text
 _JUSTEXT_GAIN = 1.5  # jusText must find this much more text than stage 1 to replace it
 _MIN_PARAGRAPH = 30  # the baseline ignores shorter `<p>` (buttons, bylines, captions)
+_MIN_PROSE_WORDS = 6  # an article has at least one paragraph this long; menus and labels do not
 
 TOO_COMPLEX = "That page is too complex to read: {reason}. Try pasting the article text instead."
 NO_TEXT = "No article text found on that page."
@@ -91,7 +87,7 @@ class _Budget:
 
 def _parse(html: bytes | str) -> HtmlElement:
     """Parse with trafilatura's loader (encoding detection, repairs), accepting bare fragments too."""
-    if not html or not (html.strip() if isinstance(html, str) else html.strip()):
+    if not html.strip():
         raise ExtractionError(NO_TEXT)
     tree = load_html(html)
     if tree is None:
@@ -118,6 +114,11 @@ def _check_cost(tree: HtmlElement, cpu_budget: float) -> bool:
 
 def _lines_to_paragraphs(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _has_prose(paragraphs: list[str]) -> bool:
+    """At least one paragraph reads like a sentence rather than a menu item or a label."""
+    return any(len(paragraph.split()) >= _MIN_PROSE_WORDS for paragraph in paragraphs)
 
 
 # --- stage 2 -----------------------------------------------------------------------------------------------------
@@ -191,6 +192,26 @@ def _canonical(signals: PageSignals, url: str | None, found: str | None) -> str 
     return None
 
 
+def _cascade(tree: HtmlElement, signals: PageSignals, url: str | None, budget: _Budget) -> tuple[list[str], str]:
+    """Stages 1 to 3 on a page that fits the budget: the paragraphs and the stage that produced them."""
+    document = trafilatura.bare_extraction(tree, url=url, include_comments=False)
+    paragraphs = _lines_to_paragraphs(document.text or "") if document is not None else []
+    if not _has_prose(paragraphs):
+        paragraphs = []  # a menu or a few labels (trafilatura's rescue can return those) is no article
+    text = "\n\n".join(paragraphs)
+    if budget.exhausted or not _too_little(text, signals, tree):
+        return paragraphs, "trafilatura"
+    if signals.article_body and len(signals.article_body) > len(text):
+        return _lines_to_paragraphs(signals.article_body), "json-ld"
+    if not budget.exhausted:
+        candidate = _justext_paragraphs(tree, language_code(signals.language))
+        if len("\n\n".join(candidate)) > _JUSTEXT_GAIN * max(len(text), 1):
+            return candidate, "justext"
+    if paragraphs:
+        return paragraphs, "trafilatura"
+    return _baseline_paragraphs(tree), "baseline"
+
+
 def extract_html(html: bytes | str, url: str | None = None, *, cpu_budget: float = 5.0) -> Article:
     """Extract the article text and metadata from a web page (sync: run it in a worker thread).
 
@@ -203,45 +224,22 @@ def extract_html(html: bytes | str, url: str | None = None, *, cpu_budget: float
     tree = _parse(html)
     fits = _check_cost(tree, cpu_budget)
     signals = read_signals(tree)
-    warnings: list[str] = []
-
-    # stage 1
-    document = None
     if fits:
-        document = trafilatura.bare_extraction(tree, url=url, include_comments=False)
+        paragraphs, stage = _cascade(tree, signals, url, budget)
+        warnings = [_WARNINGS[stage]] if stage in _WARNINGS else []
     else:
-        warnings.append("This page is very large, so only a simple scan of its paragraphs was made.")
-    stage = "trafilatura"
-    paragraphs = _lines_to_paragraphs(document.text or "") if document is not None else []
-    text = "\n\n".join(paragraphs)
-
-    # stage 2
-    if fits and not budget.exhausted and _too_little(text, signals, tree):
-        if signals.article_body and len(signals.article_body) > len(text):
-            candidate = _lines_to_paragraphs(signals.article_body)
-            if len("\n\n".join(candidate)) > len(text):
-                paragraphs, stage = candidate, "json-ld"
-        if stage == "trafilatura" and not budget.exhausted:
-            candidate = _justext_paragraphs(tree, language_code(signals.language))
-            if len("\n\n".join(candidate)) > _JUSTEXT_GAIN * max(len(text), 1):
-                paragraphs, stage = candidate, "justext"
-
-    # stage 3
-    if not paragraphs:
         paragraphs, stage = _baseline_paragraphs(tree), "baseline"
+        warnings = ["This page is very large, so only a simple scan of its paragraphs was made."]
     paragraphs, notice = strip_notices(paragraphs)
     # sign-up calls, share lines, credits and "Read more:" links survive every extractor now and then
     paragraphs = [p for p in paragraphs if noise_reason(p) is None]
-    text = "\n\n".join(paragraphs)
-    if not text:
+    if not _has_prose(paragraphs):
         raise ExtractionError(NO_TEXT)
-    if stage != "trafilatura" and fits:
-        warnings.append(_WARNINGS[stage])
+    text = "\n\n".join(paragraphs)
 
     metadata = page_metadata(tree, url, signals) if fits and not budget.exhausted else None
-    reasons = paywall_reasons(
-        text, signals, tree if not budget.exhausted else None, notice_in_text=notice, from_article_body=stage == "json-ld"
-    )
+    page = tree if not budget.exhausted else None
+    reasons = paywall_reasons(text, signals, page, notice_in_text=notice, from_article_body=stage == "json-ld")
     return Article(
         url=url,
         canonical_url=_canonical(signals, url, getattr(metadata, "url", None)),
@@ -257,3 +255,23 @@ def extract_html(html: bytes | str, url: str | None = None, *, cpu_budget: float
         warnings=warnings + reasons,
         extractor=stage,
     )
+
+
+_WARM_UP_PAGE = (
+    "<html><head><title>Warm-up</title></head><body><article><h1>Warm-up page</h1>"
+    "<p>This page only exists to load the extraction libraries and their caches before the first real page.</p>"
+    "</article><footer>Copyright 2010 Example Footer Company</footer></body></html>"
+)
+
+
+def warm_up() -> None:
+    """Load the extractors' lazy caches (jusText stoplists, dateparser locales: seconds of CPU on first use).
+
+    Call once at start-up, in a thread, so the first article a user shares is not charged for them.
+    """
+    extract_html(_WARM_UP_PAGE)
+    _all_stopwords()
+    with contextlib.suppress(Exception):  # an internal helper of htmldate: a missing one only costs the warm-up
+        from htmldate.extractors import external_date_parser
+
+        external_date_parser("Copyright 2010 Example Footer Company", "%Y-%m-%d")

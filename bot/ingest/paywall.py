@@ -19,13 +19,15 @@ from bot.ingest.metadata import PageSignals
 # a story that merely mentions "subscribers" or "subscriptions" must not match.
 PAYWALL_NOTICE = re.compile(
     r"\bsubscribe (?:now |today )?(?:to|and) (?:continue|keep|read|unlock)\b"
-    r"|\b(?:subscribe|sign in|log in|register|become a (?:member|subscriber))\b[^.!?]{0,40}\bto (?:continue|keep) reading\b"
+    r"|\b(?:subscribe|sign in|log in|register|become a (?:member|subscriber))\b"
+    r"[^.!?]{0,40}\bto (?:continue|keep) reading\b"
     r"|\bto (?:continue|keep) reading\b[^.!?]{0,40}\b(?:subscribe|subscription|sign in|log in|register)\b"
     r"|\bthis (?:article|story|content|post|piece) is (?:only |exclusively )?(?:available |reserved )?"
     r"(?:for|to) (?:our )?(?:paid |paying |premium |digital )?(?:subscribers|members)\b"
     r"|\b(?:for|to) (?:paid |paying |premium )?subscribers only\b"
     r"|\bsubscriber[- ]only (?:article|story|content)\b"
-    r"|\byou(?:'ve| have) (?:reached|used) (?:your|all (?:of )?your|the) (?:limit of |monthly )?free (?:articles|stories)\b"
+    r"|\byou(?:'ve| have) (?:reached|used) (?:your|all (?:of )?your|the) (?:limit of |monthly )?"
+    r"free (?:articles|stories)\b"
     r"|\byou(?:'ve| have) reached your (?:free )?(?:article|monthly|reading) limit\b"
     r"|\bunlock (?:this|the full|full) (?:article|story)\b"
     r"|\bthe rest of this (?:article|story) is (?:only )?(?:available|reserved) (?:to|for)\b"
@@ -100,6 +102,6 @@ def paywall_reasons(
     description = signals.description or ""
     if len(description) >= 80 and len(text) < 1.1 * len(description) and not covered:
         reasons.append("Only a teaser could be read: the text is no longer than the page's own summary.")
-    if not reasons and len(text) < _SHORT_BODY_CHARS and tree is not None and _page_has_notice(tree):
+    if not reasons and not covered and len(text) < _SHORT_BODY_CHARS and tree is not None and _page_has_notice(tree):
         reasons.append("The page shows a subscription notice and only a short text could be read.")
     return reasons
