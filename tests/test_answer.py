@@ -19,7 +19,8 @@ from bot.brief.answer import (
     retrieve,
     select_passages_for_llm,
 )
-from bot.brief.qa_terms import question_type, sentence_features, stem
+from bot.brief.qa_terms import analyse, question_type, stem
+from bot.brief.retrieval import appositions, sentence_features
 
 FIXTURES = Path(__file__).parent / "fixtures" / "qa"
 
@@ -112,7 +113,9 @@ def test_unanswerable_questions_are_refused(article: dict, question: str) -> Non
 
 
 def test_fixture_questions_mostly_right() -> None:
-    # The bench's targets, on the fixture subset: a regression that breaks ranking or refusal fails here.
+    # A regression floor on the fixture subset (34/44 answered right and 17/18 refused when written): a change that
+    # breaks ranking or refusal fails here. The floor was 0.8 when the synonym tables were fitted to these very
+    # questions; the general method scores a little lower on them and much higher on unseen articles (bench).
     answerable = correct = unanswerable = refused = 0
     for article in ARTICLES:
         index = ArticleIndex(article["text"])
@@ -124,8 +127,8 @@ def test_fixture_questions_mostly_right() -> None:
             else:
                 answerable += 1
                 correct += not answer.refused and norm(item["answer"]) in norm(answer.text)
-    assert correct / answerable >= 0.8
-    assert refused / unanswerable >= 0.8
+    assert correct / answerable >= 0.75
+    assert refused / unanswerable >= 0.85
 
 
 # ---- questions that are not questions ----------------------------------------------------------------------------
@@ -264,3 +267,78 @@ def test_stemmer_and_question_types() -> None:
     assert question_type("How long will it take?")[0] == "DURATION"
     assert "MONEY" in sentence_features("The work will cost an estimated $38.5 million.")
     assert "QUANTITY" not in sentence_features("It opened on March 3, 1962.")
+
+
+# ---- general techniques, on a small invented article -------------------------------------------------------------
+
+# Written for these tests: every rule below is general (a pronoun means the main subject, a name given by apposition
+# stands for its noun, an amount must belong to the thing asked about...), not tied to a bench question.
+FERRY = """Harwick ferry to return in June after two-year refit
+
+HARWICK — The Harwick ferry will return to service on June 14 after a two-year refit, the island council said on \
+Monday. The vessel, named Seabright, was taken out of service in 2023 after inspectors found rust in its hull.
+
+Seabright now weighs 820 tonnes and can carry 60 cars, up from 45 before the work. The refit cost £9.2 million, most \
+of it paid by the national government.
+
+Crossings will take 35 minutes. Tickets for foot passengers will go on sale next week. Parking at the harbour costs \
+£6 a day. Fares rose by 10 percent last year. Fares will rise by a further 4 percent in July.
+
+"People here have waited a long time for this boat," said Mayor Ellen Drew. "The old crossing was slow and the \
+trucks queued for hours."
+
+A first refit was scheduled to finish in 2022 but was delayed by a shortage of steel plate.
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("When does it come back?", "June 14"),  # "it": the main subject, the ferry
+        ("How heavy is the ferry?", "820 tonnes"),  # "Seabright" is the ferry by apposition; "heavy" wants a weight
+        ("How many cars can the boat take?", "60 cars"),  # the count stands right before the counted noun
+        ("How much did the refit cost?", "£9.2 million"),
+        ("Who is paying for it?", "national government"),  # "pay for" reads as "fund" / "paid"
+        ("What did the mayor say about trucks?", "trucks queued"),  # a "say" question wants something said
+        ("How long is the crossing?", "35 minutes"),
+        ("Why was it taken out of service?", "rust in its hull"),
+    ],
+)
+def test_general_techniques_find_the_answer(question: str, expected: str) -> None:
+    answer = answer_offline(FERRY, question)
+    assert not answer.refused, question
+    assert expected in answer.text and cited(FERRY, answer) == answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How much does a ticket cost?",  # an amount is given, but for parking, not for tickets
+        "What did the captain say about the refit?",  # nobody called the captain says anything
+        "How much snow fell on the island?",  # a specific word the article never uses: a fact it doesn't give
+        "Who will replace the mayor?",  # the question's verb, and any paraphrase of it, appears nowhere
+        "How fast can the ferry go?",  # no speed is given
+        "What did Stena say about the ferry?",  # a name the article never mentions
+    ],
+)
+def test_plausible_but_unanswered_questions_are_refused(question: str) -> None:
+    assert answer_offline(FERRY, question).refused, question
+
+
+def test_question_reading() -> None:
+    assert analyse("How many teaching jobs are unfilled?").focus == {"job"}  # the head of the noun phrase
+    assert analyse("How much did a ticket cost?").nominal == {"ticket"}  # "cost" is the verb here
+    assert analyse("What time did it land?").required == "TIME"
+    assert analyse("What did the mayor say about trucks?").required == "QUOTE"
+    assert analyse("How heavy is the ferry?").required == "WEIGHT"
+    assert "resign" in analyse("Will she step down?").rest  # a phrasal verb as the word an article would use
+    assert ("ferry", "seabright") in appositions("The ferry, named Seabright, sailed.")
+    assert (stem("executive"), "lindgren") in appositions("said chief executive Maya Lindgren.")
+    assert appositions("In Germany, the average price rose.") == []  # a place after a preposition, no apposition
+
+
+def test_time_of_the_question_matters() -> None:
+    # The same words in two sentences: the question's tense picks the one about the same time.
+    index = ArticleIndex(FERRY)
+    assert "4 percent" in answer_offline(FERRY, "How much will fares go up?", index=index).text
+    assert "10 percent" in answer_offline(FERRY, "How much did fares go up?", index=index).text

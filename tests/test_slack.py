@@ -451,13 +451,13 @@ async def test_events_reuse_the_start_up_auth_test(world: SlackWorld) -> None:
 async def test_mention_in_a_briefing_thread_is_a_question_answered_once(world: SlackWorld) -> None:
     await world.event(message(f"<{LINK}>", ts="999.0001"), event_id="EvQ1")
     await briefed(world)
-    text = "<@UBOT> when does the service start?"
+    text = "<@UBOT> how much will the pilot cost?"
     question = message(text, ts="999.0002", thread_ts="999.0001", kind="app_mention")
     await world.event(question, event_id="EvQ2")
     await world.event({**question, "type": "message"}, event_id="EvQ3")
     updates = await briefed(world, 2)
     assert len(world.fake.called("chat.update")) == 2  # one briefing, one answer
-    assert "March" in blocks_text(updates[-1].params)
+    assert "$1.4 million" in blocks_text(updates[-1].params)
 
 
 async def test_digest_command_posts_the_wired_digest_escaped(store: Store) -> None:

@@ -1,11 +1,12 @@
 """Follow-up questions answered from the article: offline extractive answers, refusals, and LLM context selection.
 
-`answer_offline` quotes the best supporting sentence (plus the neighbour that completes it) and cites its offsets,
-or says "The article doesn't say." when no passage supports an answer. Support means, for the best passage of the
-expected answer type: enough of the question's content terms (IDF-weighted, so specific words
-count more than everyday ones), the question's most specific term itself, the names it mentions, and - for "how
-much", "when", "who" - an answer of that type in a sentence about the question's key term. Thresholds were tuned
-on the tune and dev splits of bench/data/qa and checked on its held-out split (bench/qa_eval.py).
+`answer_offline` reads a question in its thread (`read_question`: its answer type and words, earlier questions
+and the article's main subject as context), ranks the article's sentences for it (retrieval.ArticleIndex), and
+quotes the best window of the expected answer type with its offsets - or says "The article doesn't say." when that
+window does not support an answer. Support (see `support`) means: the question's specific words all occur in the
+articles (directly or as a paraphrase), enough of them in the window, the names it mentions there, the expected
+answer type in a sentence about the question's key term, and an amount next to it for "how much/many". Thresholds
+were tuned on the tune/dev splits of bench/data/qa (bench/qa_eval.py) and checked on held-out splits.
 
 The service binds one or more articles to a thread: pass one text, or (doc_id, text) pairs; an answer then carries
 the `doc_id` of the article its citations index.
@@ -16,11 +17,23 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.brief.qa_terms import fold
-from bot.brief.retrieval import ArticleIndex, Candidate, Documents, Passage, Query, index_for, retrieve
+from bot.brief.qa_terms import (
+    GENERIC_STEMS,
+    MONEY_WORDS,
+    SHELL_STEMS,
+    SYNONYMS,
+    TYPE_ADJECTIVES,
+    analyse,
+    content_terms,
+    fold,
+    name_terms,
+    words,
+)
+from bot.brief.retrieval import ArticleIndex, Candidate, Documents, Query, tense_of
 from bot.models import Span
 
 __all__ = [
@@ -45,6 +58,17 @@ _SUMMARY = re.compile(
 )
 
 
+SYNONYM_WEIGHT = 0.6  # a paraphrase match counts for less than the question's own word
+VARIANT_WEIGHT = 0.8  # a word the articles lack, matched by a long shared prefix ("evacuees" ~ "evacuated")
+ALIAS_WEIGHT = 0.8  # a name the articles give a question noun by apposition
+GENERIC_WEIGHT = 0.35  # everyday words (qa_terms.GENERIC)
+TOPIC_WEIGHT = 0.3  # the article's main subject, standing in for "it", "she" or an unstated subject
+HISTORY_WEIGHTS = (0.5, 0.25)  # the previous questions' terms, most recent first
+_ANAPHORA = frozenset(
+    "he she him her his hers they them their it its that this those these there then one ones".split()
+)
+
+
 class Answer(BaseModel):
     """An answer to a follow-up question. `citations` index the text of article `doc_id` (None: the only one)."""
 
@@ -59,15 +83,125 @@ class Answer(BaseModel):
     support: float = 0.0  # IDF-weighted share of the question's terms the cited passage covers
 
 
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A stretch of one article: `text == article_text[start:end]`; `doc_id` names the article when several are
+    bound. `score` is the retrieval score (BM25 with type and lead adjustments), comparable only within a question."""
+
+    start: int
+    end: int
+    text: str
+    score: float
+    doc_id: str | None = None
+
+
+@lru_cache(maxsize=64)
+def _cached_index(key: str | tuple[tuple[str, str], ...]) -> ArticleIndex:
+    return ArticleIndex(key)
+
+
+def index_for(documents: Documents) -> ArticleIndex:
+    """The cached index of `documents` (a text, or (doc_id, text) pairs): a thread's questions share one build."""
+    key = documents if isinstance(documents, str) else tuple((d, t) for d, t in documents)
+    return _cached_index(key)
+
+
+def retrieve(
+    text: Documents, question: str, *, k: int = 3, index: ArticleIndex | None = None, history: Sequence[str] = ()
+) -> list[Passage]:
+    """The `k` best non-overlapping windows of `text` (one article, or (doc_id, text) pairs) for `question`."""
+    if not question.strip():
+        return []
+    index = index or index_for(text)
+    chosen: list[tuple[int, Passage]] = []
+    for candidate in index.candidates(read_question(index, question, history)):
+        ids = sorted({candidate.anchor, candidate.neighbour} - {None})
+        first, last = index.units[ids[0]], index.units[ids[-1]]
+        if any(d == first.doc and first.start < p.end and p.start < last.end for d, p in chosen):
+            continue
+        chosen.append((first.doc, _passage(index, first.doc, first.start, last.end, round(candidate.score, 6))))
+        if len(chosen) == k:
+            break
+    return [p for _, p in chosen]
+
+
+def _passage(index: ArticleIndex, doc: int, start: int, end: int, score: float) -> Passage:
+    doc_id, text = index.documents[doc]
+    return Passage(start, end, text[start:end], score, doc_id)
+
+
+def read_question(
+    index: ArticleIndex, question: str, history: Sequence[str] = (), *, always_use_history: bool = False
+) -> Query:
+    """`question` as a Query on `index`: its terms, answer type and word roles. Context joins at lower weights: the
+    last questions' terms when the question leans on them ("what did he say about that?") or if asked, and the
+    article's main subject when it has a pronoun, a shell noun ("the project") or no subject of its own."""
+    form = analyse(question)
+    # "How *heavy* is it": the adjective says what kind of number is wanted; it weighs as an everyday word. So
+    # do money words of a money question that the articles never use ("how much were they *worth*").
+    everyday = GENERIC_STEMS | TYPE_ADJECTIVES | (MONEY_WORDS - index.df.keys() if form.required == "MONEY" else set())
+    own = {t: GENERIC_WEIGHT if t in everyday else 1.0 for t in content_terms(form.rest)}
+    weights = dict(own)
+    tokens = words(form.rest)
+    vague = sum(w >= 1.0 for w in own.values()) <= 1 or bool(_ANAPHORA.intersection(tokens) or own.keys() & SHELL_STEMS)
+    if vague or always_use_history:
+        for previous, weight in zip(reversed(history), HISTORY_WEIGHTS, strict=False):
+            for term in content_terms(analyse(previous).rest):
+                weights.setdefault(term, weight * (GENERIC_WEIGHT if term in GENERIC_STEMS else 1.0))
+    # "The first *one*" stands for a noun of the conversation, not for the main subject.
+    implicit = index.topic - weights.keys() if vague and not {"one", "ones"} & set(tokens) else frozenset()
+    weights.update(dict.fromkeys(implicit, TOPIC_WEIGHT))
+    names = frozenset(name_terms(question))
+    alternates = {t: a for t in weights if (a := _alternates(index, t, exact=t in names))}
+    return Query(
+        weights=weights,
+        own=frozenset(own),
+        required=form.required,
+        bonus=form.bonus,
+        alternates=alternates,
+        names=names,
+        focus=frozenset(t for t in form.focus if t in own and t not in everyday | MONEY_WORDS),
+        nominal=frozenset(t for t in form.nominal if t in own),
+        implicit=frozenset(implicit),
+        everyday=frozenset(t for t, w in own.items() if w < 1.0),
+        tense=tense_of(question, question=True),
+    )
+
+
+def _alternates(index: ArticleIndex, term: str, *, exact: bool = False) -> tuple[tuple[str, float], ...]:
+    """Article words that may stand in for a question term: its synonyms, the names the articles give it, and,
+    when they lack the term itself, words sharing a long prefix (stems the light stemmer leaves apart) - but not
+    for a name (`exact`): "Ticketmaster" is not "ticketing"."""
+    found = [(s, SYNONYM_WEIGHT) for s in sorted(SYNONYMS.get(term, ())) if s in index.df]
+    # The names the articles give the thing, or a paraphrase of it, by apposition ("the vessel, named Seabright").
+    for noun, factor in [(term, ALIAS_WEIGHT), *((s, SYNONYM_WEIGHT) for s in sorted(SYNONYMS.get(term, ())))]:
+        found += [(name, factor) for name in sorted(index.aliases.get(noun, ())) if name in index.df]
+    if not exact and term not in index.df and len(term) >= 4 and term.isalpha():
+        for word in index.by_prefix.get(term[:4], ()):
+            shared = next(
+                (n for n, (a, b) in enumerate(zip(term, word, strict=False)) if a != b), min(len(term), len(word))
+            )
+            # "evacuees" ~ "evacuated" (5+ letters shared), or a compound of the term ("walk" ~ "walkway").
+            if shared >= max(5, 0.75 * min(len(term), len(word))) or (shared == len(term) and len(word) > shared + 2):
+                found.append((word, VARIANT_WEIGHT))
+        if term.startswith("un") and term[2:] in index.df:
+            found.append((term[2:], VARIANT_WEIGHT))  # "unfilled" ~ "fill": the negation is the answer's job
+        # The term as a compound ending in an article word: "farmland" ~ "land", "underwater" ~ "water".
+        found += [(term[-size:], VARIANT_WEIGHT) for size in range(4, len(term) - 2) if term[-size:] in index.df]
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class RefusalPolicy:
-    """When the best passage counts as support. Tuned on bench/data/qa (tune split); see the module docstring."""
+    """When the best passage counts as support. Tuned on bench/data/qa (tune and dev splits)."""
 
-    min_coverage: float = 0.4  # IDF-weighted share of the question's terms found in the passage
-    require_key_term: bool = True  # the question's most specific term must be in the passage
+    min_coverage: float = 0.35  # IDF-weighted share of the question's terms found in the passage
     check_names: bool = True  # apply Support.names_ok
     check_typed_key: bool = True  # apply Support.typed_key
+    check_missing: bool = True  # apply Support.missing
     topical_share: float = 0.2  # a name in more than this share of sentences is the topic, needed in no window
+    check_placed: bool = True  # apply Support.placed
+    placed_words: int = 10  # how close an amount must stand to the key term
 
 
 DEFAULT_POLICY = RefusalPolicy()
@@ -78,42 +212,75 @@ class Support:
     """How well a candidate window supports an answer to the query."""
 
     coverage: float  # IDF-weighted share of the question's terms in the window (everyday words discounted)
-    key_present: bool  # the question's most specific term is in the window
     names_ok: bool  # every name the question mentions is in the articles, and a rare one is in the window
     typed_key: bool  # a sentence with the expected answer type ("how much": an amount) has the key term too
+    missing: bool = False  # a specific word of the question appears nowhere in the articles, nor a paraphrase
+    placed: bool = True  # "how many/much": an amount stands by the key term
+
+    def passes(self, policy: RefusalPolicy) -> bool:
+        return (
+            self.coverage >= policy.min_coverage
+            and (self.names_ok or not policy.check_names)
+            and (self.typed_key or not policy.check_typed_key)
+            and (not self.missing or not policy.check_missing)
+            and (self.placed or not policy.check_placed)
+        )
 
 
 def support(index: ArticleIndex, query: Query, candidate: Candidate, policy: RefusalPolicy = DEFAULT_POLICY) -> Support:
     """Measure how well `candidate` supports an answer to `query`."""
-    # History terms (a follow-up's "it", "she") count at their lower weight: "when is the first one?" after "will
-    # there be public meetings?" is supported by the sentence about the first meeting.
-    terms = frozenset(query.weights)
-    # An everyday word the articles never use is loose phrasing ("how far did it *come* down"), not a missing
-    # fact: it does not count. A specific word they never use does, at full weight.
-    weight = {
-        t: 0.0
-        if query.weights[t] < 1.0 and t not in index.df and t not in query.alternates
-        else index.idf(t) * query.weights[t]
-        for t in terms
-    }
-    total = sum(weight.values())
+
+    def absent(t: str) -> bool:
+        return t not in index.df and t not in query.alternates
+
+    def rarity(t: str) -> float:  # a word the articles lack but paraphrase is as specific as the paraphrase
+        options = [index.idf(a) for a, _ in query.alternates.get(t, ())] if t not in index.df else []
+        return max(options) if options else index.idf(t)
+
+    # A specific question word the articles never use, nor any paraphrase of it ("what *formation*", "how much
+    # *snow*", "who will *replace* her"), names a fact they do not give. An everyday word they never use is loose
+    # phrasing ("how far did it *come* down") and does not count at all.
+    weight = {t: 0.0 if absent(t) and w < 1.0 else index.idf(t) * w for t, w in query.weights.items()}
+    # The main subject standing in for "it" counts once, as in ranking: by its best term in the window.
+    subject = [(weight.pop(t), candidate.matched.get(t, 0.0)) for t in query.implicit if t in weight]
+    total = sum(weight.values()) + max((w for w, _ in subject), default=0.0)
     if not total:
-        return Support(0.0, False, False, False)
-    covered = sum(weight[t] * candidate.matched.get(t, 0.0) for t in terms)
-    # The key term: the question's most specific term (rarest in these articles, or absent from them), everyday
-    # words only when there is nothing else. Several can tie, typically words the articles lack; any will do.
-    specific = (
-        {t for t in terms if query.weights[t] >= 1.0}
-        or {t for t in terms if query.weights[t] >= max(query.weights.values()) and t not in query.own}
-        or set(terms)
+        return Support(0.0, False, False)
+    covered = sum(w * candidate.matched.get(t, 0.0) for t, w in weight.items()) + max(
+        (w * m for w, m in subject), default=0.0
     )
-    top = max(index.idf(t) for t in specific)
-    keys = {t for t in specific if index.idf(t) >= top - 1e-9}
+    missing = any(absent(t) for t in query.own if query.weights[t] >= 1.0)
+    # The key term: what the question asks about if the articles name it ("how much *rain* fell"), else its rarest
+    # noun, else its rarest specific word; none if it has only everyday words. Never money words of a money question,
+    # which restate its type ("how much *money* did they lose") or shell nouns ("the *project*"); not the main subject
+    # ("the *club*") when the question names anything else, which stand for the story itself.
+    exclude = SHELL_STEMS | (MONEY_WORDS if query.required == "MONEY" else frozenset())
+    present = {t for t, w in query.weights.items() if w >= 1.0 and not absent(t)} - exclude
+    specific = next(
+        (
+            found
+            for terms in (present - index.topic, present)
+            if (found := (query.focus & terms) or (terms & query.nominal) or terms)
+        ),
+        set(),
+    )
+    top = max((rarity(t) for t in specific), default=0.0)
+    keys = {t for t in specific if rarity(t) >= top - 1e-9}
+    window = sorted({candidate.anchor, candidate.neighbour} - {None})
+    # "How much did a ticket cost?" is not answered by "Insurance alone now costs more than £200,000" next to a
+    # sentence about tickets: the amount must stand by the key term, or by another question word in a sentence
+    # that names the key ("NASA ... program, which paid Astrion $118 million").
+    placed = query.required not in ("QUANTITY", "MONEY") or any(
+        index.near(index.units[i], query, frozenset(keys or query.own), policy.placed_words)
+        or (bool(keys & index.match(index.units[i], query).keys()) and index.near(index.units[i], query))
+        for i in window
+    )
     return Support(
         coverage=covered / total,
-        key_present=any(t in candidate.matched for t in keys),
         names_ok=_names_ok(index, query, candidate, policy),
         typed_key=_typed_key(index, query, candidate, keys, specific, policy),
+        missing=missing,
+        placed=placed,
     )
 
 
@@ -126,7 +293,7 @@ def _typed_key(
     "season-ticket waiting list". When the key term is the articles' topic (in many sentences, like "water" in a
     water-authority story), any specific question term will do.
     """
-    if not query.required:
+    if not query.required or not specific:
         return True
     n = max(len(index.units), 1)
     window = sorted({candidate.anchor, candidate.neighbour} - {None})
@@ -176,23 +343,20 @@ def answer_offline(
     if not question.strip():
         return Answer(text="", refused=True, reason=EMPTY_QUESTION)
     index = index or index_for(text)
-    query = index.query(question, history)
-    if not query.weights:
+    query = read_question(index, question, history)
+    if not query.weights.keys() - query.implicit:
         if _SUMMARY.search(fold(question).replace("’", "'")):
             return _lead_answer(index)
         return _refusal()
+    if query.own <= query.everyday and query.weights.keys() == query.own:
+        return _refusal()  # "When is the first one?" with no thread to say what "one" is: nothing to look for
     # Only the best passage of the expected answer type is judged: a weaker one further down that covers the terms
     # better is usually another topic sharing the question's words (tuning confirmed looking further gains nothing).
     best = next((c for c in index.candidates(query) if c.type_ok), None)
     if best is None:
         return _refusal()
     found = support(index, query, best, policy)
-    if (
-        found.coverage >= policy.min_coverage
-        and (found.key_present or not policy.require_key_term)
-        and (found.names_ok or not policy.check_names)
-        and (found.typed_key or not policy.check_typed_key)
-    ):
+    if found.passes(policy):
         return _quote(index, best, found.coverage)
     return _refusal(found.coverage)
 
@@ -244,7 +408,7 @@ def select_passages_for_llm(
         return []
     index = index or index_for(text)
     # Context, not an answer: earlier questions always contribute, whatever the current one says.
-    query = index.query(question, history, always_use_history=True)
+    query = read_question(index, question, history, always_use_history=True)
     picks: dict[int, float] = {}  # sentence index -> score of the window that brought it in
     used = 0
 
@@ -268,7 +432,7 @@ def select_passages_for_llm(
         if not take(context, candidate.score) and not take(window, candidate.score) and rank == 0:
             unit = index.units[candidate.anchor]
             end = min(unit.end, unit.start + budget_chars)
-            return [index.passage(unit.doc, unit.start, end, round(candidate.score, 6))]
+            return [_passage(index, unit.doc, unit.start, end, round(candidate.score, 6))]
     for doc in range(len(index.documents)):
         lead = [i for i, u in enumerate(index.units) if u.doc == doc][:2]
         take(lead, 0.0)
@@ -283,7 +447,7 @@ def _merge(index: ArticleIndex, picks: dict[int, float]) -> list[Passage]:
         if run and (i is None or i != run[-1] + 1 or index.units[i].doc != index.units[run[-1]].doc):
             first, last = index.units[run[0]], index.units[run[-1]]
             score = round(max(picks[j] for j in run), 6)
-            passages.append(index.passage(first.doc, first.start, last.end, score))
+            passages.append(_passage(index, first.doc, first.start, last.end, score))
             run = []
         if i is not None:
             run.append(i)

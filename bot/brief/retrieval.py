@@ -1,75 +1,191 @@
-"""BM25 retrieval of the passages of one or more articles that may answer a follow-up question.
+"""BM25 retrieval of the sentences of one or more articles that may answer a follow-up question.
 
-The unit of retrieval is a sentence, optionally widened by one neighbour. Whole sentences keep the cited quote
-compact (a paragraph of a news story runs 2-4 sentences, and citing all of them buries the answer); the neighbour
-recovers what a single sentence loses to pronouns: in `Whitcombe said the club would freeze prices. "We will look
-after our fans," he said.` the second sentence alone does not say who "he" is. The neighbour only adds the question
-terms the anchor sentence lacks, at a discount, so a self-contained sentence wins over a pair.
-
-On top of BM25 over sentences (k1=1.2, b=0.3: sentences vary less in length than documents, and a full length
-penalty made one-clause sentences win on a single shared word; IDF over the sentences of every bound article), the
-question's expected answer type ("how many" wants a number, "when" a date, "who" a name the question lacks)
-multiplies a sentence's score and lets the answer step rule out passages of the wrong type; a small lead bonus
-reflects the inverted pyramid of news, and headlines are discounted (thin on facts). Question words are stemmed
-(qa_terms), everyday words weigh less, and synonyms and prefix variants stand in at a discount.
-
-An `ArticleIndex` is built once per article (or per set of articles bound to a thread; `index_for` caches it), so
-each question costs one scan of the sentences.
+The unit is a sentence, optionally widened by one neighbour: whole sentences keep a cited quote compact, and the
+neighbour recovers what one sentence loses to pronouns (`... freeze prices. "We will look after our fans," he
+said.`). BM25 over sentences (IDF over every bound article's sentences) is multiplied by evidence for an answer: the
+question's answer type in the sentence ("how many" wants a number), that expression within a few words of a
+question term ("launched on Jan. 28"), a count right before the counted noun ("three doses"); the lead gets a small
+bonus and headlines a discount. Question words match their stems, general paraphrases, prefix variants and the
+names the article gives a noun by apposition ("the lander, named Cormorant"), each at a discount; a question with
+a pronoun or no subject of its own ("when does she start?") is read with the article's main subject in mind.
+An `ArticleIndex` is built once per thread (`index_for` caches it); each question costs one scan of the sentences.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from bot.brief.qa_terms import (
+    GENERIC,
     GENERIC_STEMS,
-    MONEY_WORDS,
-    SYNONYMS,
-    TYPE_ADJECTIVES,
+    MONTH,
     content_terms,
     name_terms,
-    question_type,
-    sentence_features,
-    words,
+    stem,
+    word_offsets,
 )
 from bot.brief.sentences import split_sentences
 
 # One article's text, or several bound to one thread as (doc_id, text) pairs.
 Documents = str | Sequence[tuple[str, str]]
 
-K1 = 1.2
-B = 0.3
-SYNONYM_WEIGHT = 0.6  # a paraphrase match counts for less than the question's own word
-VARIANT_WEIGHT = 0.8  # a word the articles lack, matched by a long shared prefix ("evacuees" ~ "evacuated")
-GENERIC_WEIGHT = 0.35  # everyday words (qa_terms.GENERIC)
-COUNT_WEIGHT = 0.3  # "how many doses": a number right before a question term ("three doses")
-SHORT_SENTENCE = 10  # words: a sentence this short ("Two people died.") is quoted with the next one
-HEADLINE_WEIGHT = 0.5  # a one-line paragraph without closing punctuation: a headline or caption, thin on facts
+K1, B = 0.8, 0.3  # sentences vary little in length: a full length penalty lets one-clause sentences win
+TYPE_WEIGHT = 0.6  # the anchor sentence has the expected answer type
+NEIGHBOUR_TYPE_WEIGHT = 0.2  # ... only its neighbour has it (the amount may belong to something else)
+BONUS_TYPE_WEIGHT = 0.4  # a preferred sub-type (a real time span for "how long")
+NEAR_WEIGHT, NEAR_WORDS = 0.4, 4  # an expression of the answer type within NEAR_WORDS words of a question term
+COUNT_WEIGHT = 0.6  # "how many doses": a number right before the counted noun ("three doses")
 NEIGHBOUR_WEIGHT = 0.5  # terms found only in the adjacent sentence, same paragraph
 CROSS_PARAGRAPH_WEIGHT = 0.3  # ... or across a paragraph break (attribution before a quote paragraph)
-TYPE_WEIGHT = 0.6  # the anchor sentence has the expected answer type
-BONUS_TYPE_WEIGHT = 0.4  # a preferred sub-type (money for "how much does it cost")
-LEAD_WEIGHT = 0.1  # first two paragraphs of an article
-HISTORY_WEIGHTS = (0.5, 0.25)  # the previous questions' terms, most recent first
-_ANAPHORA = frozenset(
-    "he she him her his hers they them their it its that this those these there then one ones".split()
+LEAD_WEIGHT = 0.1  # first two paragraphs of an article: the inverted pyramid
+TENSE_WEIGHT = 0.8  # the sentence is marked as speaking of another time ("last year") than the question ("will")
+HEADLINE_WEIGHT = 0.5  # a one-line paragraph without closing punctuation: a headline or caption, thin on facts
+SHORT_SENTENCE = 10  # words: a sentence this short ("Two people died.") is quoted with the next one
+TOPIC_TERMS = 3  # how many of the lead's most repeated terms make the main subject
+_TIME_WORDS = frozenset("year month week day hour minute season decade".split())  # "14 months" is no subject
+
+# ---- answer types of sentences -----------------------------------------------------------------------------------
+
+_NUMBER = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|twenty|thirty"
+    r"|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion|dozens?|half|third|quarter|double)"
 )
+_UNITS = r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centur(?:y|ies)|seasons?|nights?)"
+_WEIGHTS = r"(?:kilograms?|kg|tons?|tonnes?|pounds|lbs?|grams?)"
+_LENGTHS = r"(?:miles?|kilomet(?:re|er)s?|km|met(?:re|er)s?|feet|foot|inch(?:es)?|yards?)"
+_MEASURES = rf"(?:{_LENGTHS}|{_WEIGHTS}|degrees?|hectares?|acres?|lit(?:re|er)s?|gallons?|square)"
+_AMOUNT = rf"\b(?:\d[\d,.]*|{_NUMBER})[- ]"
+# Each answer type is a pattern over a sentence's text; capitalised names are matched on the raw text.
+FEATURES: dict[str, re.Pattern[str]] = {
+    name: re.compile(pattern, flags)
+    for name, pattern, flags in (
+        ("NUM", rf"\d|\b{_NUMBER}\b", re.I),
+        ("MONEY", r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(?:dollars|euros|pounds|pence|cents|yen)\b|\bfree\b", re.I),
+        ("PERCENT", r"\d\s?%|\bper ?cent\b|\bhalf\b|\bthird\b|\bquarter\b", re.I),
+        (
+            "DURATION",
+            rf"\b(?:\d[\d,.]*|{_NUMBER}|several|few)[- ](?:(?!a |an |per )[a-z]+[- ])?{_UNITS}\b|\buntil\b",
+            re.I,
+        ),
+        ("MEASURE", rf"{_AMOUNT}{_MEASURES}\b", re.I),
+        ("WEIGHT", rf"{_AMOUNT}{_WEIGHTS}\b", re.I),
+        ("LENGTH", rf"\b(?:\d[\d,.]*|{_NUMBER}|an?)[- ]{_LENGTHS}\b", re.I),
+        ("SPEED", r"\b\d[\d,.]*\s*(?:mph|km/h|kph|knots|(?:kilomet|met|mile)\w* (?:per|an|a) (?:hour|second))", re.I),
+        (
+            "DATE",
+            rf"\b{MONTH}\b\.?|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|\b(?:1[6-9]|20)\d\d\b"
+            r"|\b\d{1,2}(?::\d\d)?\s?[ap]\.?m\b|\b(?:today|tonight|tomorrow|yesterday|spring|summer|autumn|fall|winter"
+            r"|decade|ago|since|until)\b|\b(?:next|last|this|early|late)\s+(?:week|month|year|season)\b"
+            rf"|\b(?:within|in|after) (?:the next |about |another )?(?:\d+|{_NUMBER}|a few|several) {_UNITS}\b",
+            re.I,
+        ),
+        ("TIME", r"\b\d{1,2}(?::\d\d)?\s?[ap]\.?m\b|\b(?:noon|midnight|morning|afternoon|evening|night)\b", re.I),
+        (
+            "PERSON",
+            r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z'’]+(?:\s+(?:[A-Z]\.\s+)?[A-Z][a-z'’-]+)+"
+            r"|\b(?:Mr|Mrs|Ms|Dr|Prof|Sen|Gov|Mayor|President|Minister|Judge|Captain|Dame|Sir)\.?\s+[A-Z]"
+            r"|\b(?:company|firm|foundation|university|council|agency|group|team|students|researchers|scientists"
+            r"|government|ministry|department|authority|police|court|union|board|commission|regulator)\b",
+            0,
+        ),
+        (
+            "PLACE",
+            r"\b(?:in|at|near|from|to|across|along|outside|inside|on)\s+(?:the\s+)?[A-Z][a-z]+|\b(?:street|road"
+            r"|avenue|city|town|village|county|province|region|district|site|hall|station|river|pier)\b",
+            0,
+        ),
+        (
+            "REASON",
+            r"\b(?:because|due to|after|since|so that|in an effort|in order|as a result|caused?|blamed?|blaming"
+            r"|driven by|amid|thanks to|aims? to|designed to|fears? (?:of|that)|worr(?:y|ied) that"
+            r"|concerns? (?:about|over|that)|to (?:attract|cut|help|avoid|reduce|protect|make))\b",
+            re.I,
+        ),
+        ("NAMED", r"\b(?:called|named|renamed|dubbed|known as)\s+(?:the\s+)?[A-Z]", 0),  # "the lander, named Cormorant"
+        ("QUOTE", r"[\"“”]|\b(?:said|says|told|argued|warned|added|wrote|described)\b", 0),
+    )
+}
+# A "how long" answer is a time span or a length ("a 4.3-mile bypass"); a "how many/much" one, any amount; a
+# "which" one, a name.
+ACCEPTS = {"DURATION": ("DURATION", "MEASURE"), "QUANTITY": ("QUANTITY", "MEASURE"), "ENTITY": ("PERSON",)}
+# A count or amount: a number that is not a year, a time of day, a day of the month or part of a name ("MVX-4",
+# "AP-68"). "one" is left out: it is more often a pronoun ("one said") than a count.
+_QUANTITY = re.compile(
+    rf"(?<![\w:-])(?:[$€£¥]\s?)?\d(?:[\d,.]*\d)?(?![\w-]*[A-Za-z]{{2}})(?![:\d])(?!\s?[ap]\.?m\b)"
+    rf"|\b{_NUMBER.replace('one|', '')}\b",
+    re.I,
+)
+_DAY_OF_MONTH = re.compile(rf"\b{MONTH}\.?\s$", re.I)
 
 
-@dataclass(frozen=True, slots=True)
-class Passage:
-    """A stretch of one article: `text == article_text[start:end]`; `doc_id` names the article when several are
-    bound. `score` is the retrieval score (BM25 with type and lead adjustments), comparable only within a question."""
+_NUMBER_LED = frozenset(("MEASURE", "WEIGHT", "SPEED"))  # patterns that start with a number: skipped without one
 
-    start: int
-    end: int
-    text: str
-    score: float
-    doc_id: str | None = None
+
+def type_offsets(text: str) -> dict[str, tuple[int, ...]]:
+    """Where in a sentence each answer type it could answer starts (character offsets)."""
+    numeric = bool(FEATURES["NUM"].search(text))
+    found = {
+        name: tuple(m.start() for m in pattern.finditer(text))
+        for name, pattern in FEATURES.items()
+        if numeric or name not in _NUMBER_LED
+    }
+    found["QUANTITY"] = (
+        ()
+        if not numeric
+        else tuple(
+            m.start()
+            for m in _QUANTITY.finditer(text)
+            if not re.fullmatch(r"(?:1[89]|20)\d\d", m.group(0).strip("$€£¥ "))  # a year
+            and not _DAY_OF_MONTH.search(text[max(0, m.start() - 6) : m.start()])  # "March 3", "Sept. 18"
+        )
+    )
+    return {name: starts for name, starts in found.items() if starts}
+
+
+def sentence_features(text: str) -> frozenset[str]:
+    """The answer types a sentence could answer (it mentions a number, a date, a name, a reason...)."""
+    return frozenset(type_offsets(text))
+
+
+# Apposition, the way news says who or what a name is: "the lander, named Cormorant,", "chief executive Maya
+# Lindgren", "Renata Oyelaran, the county's chief medical officer". Not a name after a preposition ("In Germany, the
+# average price"): that is a place or a time (checked after matching: a look-behind per preposition is slow).
+_PREPOSITION = re.compile(r"\b(?:in|on|at|for|by|from|with|after|before|since|under|over|of|to)\s+$", re.I)
+_DET = r"(?:[Tt]he|[Aa]n?|[Ii]ts|[Tt]heir|[Hh]is|[Hh]er|\w+'s)"
+_PROPER = (
+    r"(?!(?:In|On|At|For|By|From|With|After|Before|When|While|If|As|Since|Under|Over|The|A|An|But|And|So)\b)"
+    r"[A-Z][\w'’-]+(?:\s+(?:[A-Z]\.\s+)?[A-Z][\w'’-]+)*"
+)
+_APPOSITIONS = [
+    re.compile(rf"\b{_DET}\s+(?:[a-z-]+\s+){{0,2}}(?P<noun>[a-z]+),\s+(?:named\s+|called\s+)?(?P<name>{_PROPER})[,.]"),
+    re.compile(
+        rf"(?<![\w'’])(?P<name>{_PROPER}),\s+{_DET}\s+(?:[\w-]+\s+){{0,3}}?(?P<noun>[a-z]+)\b"
+        r"(?=[,.;]|\s+(?:of|at|for|in|who|which|and)\b)"
+    ),
+    re.compile(r"\b(?P<noun>[a-z]+) (?P<name>(?:[A-Z][a-z'’-]+ )+[A-Z][a-z'’-]+)"),
+]
+
+
+def appositions(text: str) -> list[tuple[str, str]]:
+    """(noun stem, name stem) pairs for the names `text` introduces by apposition."""
+    return [
+        (stem(m.group("noun")), term)
+        for pattern in _APPOSITIONS
+        for m in pattern.finditer(text)
+        if m.group("noun") not in GENERIC
+        and content_terms(m.group("noun"))
+        and not (pattern is _APPOSITIONS[1] and _PREPOSITION.search(text[max(0, m.start() - 8) : m.start()]))
+        for term in content_terms(m.group("name"))
+        if not term[:1].isdigit() and term != stem(m.group("noun"))
+    ]
+
+
+# ---- the index ---------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,25 +195,34 @@ class _Unit:
     end: int
     paragraph: int
     tf: dict[str, int]
-    length: int
-    features: frozenset[str]
     headline: bool
-    terms: tuple[str, ...]  # content terms in order, for "number before term" checks
     short: bool
     names: frozenset[str]  # terms of capitalised words after the first: candidate answers to "who", "which"
+    stems: tuple[str, ...]  # every word's stem in order, stop words included, for word-distance checks
+    typed: dict[str, tuple[int, ...]]  # answer type -> the word positions where an expression of it starts
+    tense: str | None  # the time a sentence is marked as speaking of: "past" ("last year"), "future" ("will")
+
+    @property
+    def length(self) -> int:
+        return sum(self.tf.values())
 
 
 @dataclass(frozen=True)
 class Query:
-    """A question as terms: `weights` for ranking (own terms 1.0, history terms less), `own` the question's own."""
+    """A question as terms: `weights` for ranking (own terms 1.0, everyday words and context less), `own` its own."""
 
     weights: dict[str, float]
     own: frozenset[str]
     required: str | None = None
     bonus: tuple[str, ...] = ()
-    # term -> words of the articles that stand in for it (synonyms, prefix variants), with their discount
+    # term -> words of the articles that stand in for it (synonyms, prefix variants, names), with their discount
     alternates: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
     names: frozenset[str] = frozenset()  # terms of the names and numbers the question mentions
+    focus: frozenset[str] = frozenset()  # the noun the question counts or names ("how many *flights*")
+    nominal: frozenset[str] = frozenset()  # own terms in a noun phrase ("what *formation*"): the things asked about
+    implicit: frozenset[str] = frozenset()  # the main subject's terms, standing in for "it" or "she"
+    everyday: frozenset[str] = frozenset()  # own terms weighted as everyday words
+    tense: str | None = None  # "past" ("when did ...") or "future", which includes now ("will", "is")
 
 
 @dataclass(frozen=True)
@@ -107,7 +232,7 @@ class Candidate:
     anchor: int
     neighbour: int | None
     score: float
-    matched: dict[str, float] = field(default_factory=dict)  # term -> 1.0 (own word) or SYNONYM_WEIGHT
+    matched: dict[str, float] = field(default_factory=dict)  # term -> 1.0 (own word) or the stand-in's discount
     type_ok: bool = True
 
 
@@ -118,28 +243,50 @@ class ArticleIndex:
         self.documents: tuple[tuple[str | None, str], ...] = (
             ((None, documents),) if isinstance(documents, str) else tuple((d, t) for d, t in documents)
         )
-        units: list[_Unit] = []
+        self.units: list[_Unit] = []
+        self.aliases: dict[str, set[str]] = {}  # noun -> the names it refers to ("lander" -> "cormorant")
         for doc, (_, text) in enumerate(self.documents):
             sentences = split_sentences(text)
             per_paragraph = Counter(s.paragraph for s in sentences)
             for s in sentences:
-                terms = content_terms(s.text)
+                positions = word_offsets(s.text)
+                offsets = [o for _, o in positions]
+                typed = {
+                    kind: tuple(sorted({max(0, bisect.bisect_right(offsets, c) - 1) for c in chars}))
+                    for kind, chars in type_offsets(s.text).items()
+                }
                 headline = per_paragraph[s.paragraph] == 1 and s.text[-1] not in '.!?"”’)'
-                tf = dict(Counter(terms))
-                short = len(s.text.split()) < SHORT_SENTENCE
-                features = sentence_features(s.text)
                 names = frozenset(t for t in name_terms(s.text) if not t[:1].isdigit())
-                units.append(
-                    _Unit(doc, s.start, s.end, s.paragraph, tf, len(terms), features, headline, terms, short, names)
+                tf = dict(Counter(content_terms(s.text)))
+                short = len(s.text.split()) < SHORT_SENTENCE
+                stems = tuple(t for t, _ in positions)
+                tense = tense_of(s.text)
+                self.units.append(
+                    _Unit(doc, s.start, s.end, s.paragraph, tf, headline, short, names, stems, typed, tense)
                 )
-        self.units = units
-        self.df: Counter[str] = Counter(t for u in units for t in u.tf)
-        self._vocabulary_by_prefix: dict[str, list[str]] = {}
+            for noun, name in appositions(text):
+                self.aliases.setdefault(noun, set()).add(name)
+        self.df: Counter[str] = Counter(t for u in self.units for t in u.tf)
+        self.by_prefix: dict[str, list[str]] = {}  # the articles' terms by their first four letters
         for term in sorted(self.df):
             if len(term) >= 4 and term.isalpha():
-                self._vocabulary_by_prefix.setdefault(term[:4], []).append(term)
-        self.avg_length = sum(u.length for u in units) / len(units) if units else 1.0
+                self.by_prefix.setdefault(term[:4], []).append(term)
+        self.avg_length = sum(u.length for u in self.units) / len(self.units) if self.units else 1.0
         self._idf: dict[str, float] = {}
+        self.topic = self._main_subject()
+
+    def _main_subject(self) -> frozenset[str]:
+        """Each article's main subject: the terms of its headline and lead that recur most across its sentences
+        ("bridge"), and the name it mentions most ("Haines"). A follow-up's "it" or "she" usually means it."""
+        found: set[str] = set()
+        for doc in range(len(self.documents)):
+            units = [u for u in self.units if u.doc == doc]
+            lead = {t for u in units[:2] for t in u.tf if t not in GENERIC_STEMS | _TIME_WORDS and not t[:1].isdigit()}
+            df = Counter(t for u in units for t in u.tf if t in lead)
+            found.update(sorted((t for t in lead if df[t] >= 3), key=lambda t: (-df[t], t))[:TOPIC_TERMS])
+            names = Counter(t for u in units for t in u.names if t in u.tf)
+            found.update(t for t, n in names.most_common(1) if n >= 3)
+        return frozenset(found)
 
     def idf(self, term: str) -> float:
         """BM25 IDF over sentences; a term absent from the articles gets the highest value."""
@@ -149,64 +296,18 @@ class ArticleIndex:
             value = self._idf[term] = math.log(1 + (len(self.units) - df + 0.5) / (df + 0.5))
         return value
 
-    def query(self, question: str, history: Sequence[str] = (), *, always_use_history: bool = False) -> Query:
-        """The question's terms and expected answer type. History adds context when the question leans on it
-        ("what did he say about that?"), or always if asked: the last questions' terms join at a lower weight."""
-        required, bonus, rest = question_type(question)
-        # In "how much were the contracts worth", "worth" restates the answer type; if the articles lack the word,
-        # it must not count against the passages that state the amount.
-        # "How *heavy* is it": the adjective says what kind of number is wanted; it weighs as an everyday word.
-        everyday = GENERIC_STEMS | TYPE_ADJECTIVES
-        if required == "MONEY":
-            everyday |= MONEY_WORDS - self.df.keys()
-        own = {t: GENERIC_WEIGHT if t in everyday else 1.0 for t in content_terms(rest)}
-        weights = dict(own)
-        leans_on_history = len(own) <= 1 or any(w in _ANAPHORA for w in words(rest))
-        if leans_on_history or always_use_history:
-            for previous, weight in zip(reversed(history), HISTORY_WEIGHTS, strict=False):
-                for term in content_terms(question_type(previous)[2]):
-                    weights.setdefault(term, weight * (GENERIC_WEIGHT if term in GENERIC_STEMS else 1.0))
-        alternates = {t: self._alternates(t) for t in weights}
-        names = frozenset(name_terms(question))
-        return Query(weights, frozenset(own), required, bonus, {t: a for t, a in alternates.items() if a}, names)
-
-    def _alternates(self, term: str) -> tuple[tuple[str, float], ...]:
-        """Article words that may stand in for a question term: its synonyms, and, when the articles lack the term
-        itself, words sharing a long prefix with it (a cheap fallback for stems the light stemmer leaves apart)."""
-        found = [(s, SYNONYM_WEIGHT) for s in sorted(SYNONYMS.get(term, ())) if s in self.df]
-        if term not in self.df and len(term) >= 4 and term.isalpha():
-            for word in self._vocabulary_by_prefix.get(term[:4], ()):
-                shared = len(_common_prefix(term, word))
-                # "evacuees" ~ "evacuated" (5+ letters shared), or a compound of the term ("walk" ~ "walkway").
-                if shared >= max(5, 0.75 * min(len(term), len(word))) or (
-                    shared == len(term) and len(word) > shared + 2
-                ):
-                    found.append((word, VARIANT_WEIGHT))
-            if term.startswith("un") and term[2:] in self.df:
-                found.append((term[2:], VARIANT_WEIGHT))  # "unfilled" ~ "fill": the negation is the answer's job
-            for size in range(4, len(term) - 2):
-                # The term as a compound ending in an article word: "farmland" ~ "land", "underwater" ~ "water".
-                if term[-size:] in self.df:
-                    found.append((term[-size:], VARIANT_WEIGHT))
-        return tuple(found)
-
     def match(self, unit: _Unit, query: Query) -> dict[str, tuple[float, float]]:
-        """Query term -> (BM25 contribution, strength) for the terms `unit` contains, directly or as a synonym."""
+        """Query term -> (BM25 contribution, strength) for the terms `unit` contains, directly or by a stand-in."""
         norm = K1 * (1 - B + B * unit.length / self.avg_length)
         found: dict[str, tuple[float, float]] = {}
         for term, weight in query.weights.items():
-            tf = unit.tf.get(term, 0)
-            if tf:
-                found[term] = (weight * self.idf(term) * tf * (K1 + 1) / (tf + norm), 1.0)
-                continue
-            best, strength = 0.0, 0.0
-            for alternate, factor in query.alternates.get(term, ()):
-                atf = unit.tf.get(alternate, 0)
-                score = factor * self.idf(alternate) * atf * (K1 + 1) / (atf + norm) if atf else 0.0
-                if score > best:
-                    best, strength = score, factor
-            if best:
-                found[term] = (weight * best, strength)
+            options = [(term, 1.0), *query.alternates.get(term, ())] if term not in unit.tf else [(term, 1.0)]
+            scored = [
+                (f * self.idf(w) * unit.tf[w] * (K1 + 1) / (unit.tf[w] + norm), f) for w, f in options if w in unit.tf
+            ]
+            if scored:
+                score, strength = max(scored)
+                found[term] = (weight * score, strength)
         return found
 
     def candidates(self, query: Query) -> list[Candidate]:
@@ -214,31 +315,26 @@ class ArticleIndex:
         matches = [self.match(u, query) for u in self.units]
         out: list[Candidate] = []
         for i, unit in enumerate(self.units):
-            here = matches[i]
             j, gain = self._neighbour(i, matches, query)
-            score = sum(s for s, _ in here.values()) + gain
+            score = _total(matches[i], query) + gain
             if score <= 0:
                 continue
-            matched = {t: strength for t, (_, strength) in here.items()}
-            if j is not None:
-                for t, (_, strength) in matches[j].items():
-                    matched.setdefault(t, strength)
+            matched = {t: strength for t, (_, strength) in matches[i].items()}
+            for t, (_, strength) in matches[j].items() if j is not None else ():
+                matched.setdefault(t, strength)
             type_ok = True
             if query.required:
                 if self.has_type(unit, query):
                     score *= 1 + TYPE_WEIGHT
                 elif j is not None and self.has_type(self.units[j], query):
-                    score *= 1 + TYPE_WEIGHT / 2
+                    score *= 1 + NEIGHBOUR_TYPE_WEIGHT
                 else:
                     type_ok = False
-            if any(b in unit.features for b in query.bonus):
-                score *= 1 + BONUS_TYPE_WEIGHT
-            if query.required in ("QUANTITY", "MONEY") and _counts(unit.terms, query):
-                score *= 1 + COUNT_WEIGHT
-            if unit.paragraph <= 1:
-                score *= 1 + LEAD_WEIGHT
-            if unit.headline:
-                score *= HEADLINE_WEIGHT
+            score *= 1 + BONUS_TYPE_WEIGHT * any(b in unit.typed for b in query.bonus)
+            score *= 1 + NEAR_WEIGHT * self.near(unit, query)
+            score *= 1 + COUNT_WEIGHT * (query.required in ("QUANTITY", "MONEY") and _counts(unit.stems, query))
+            score *= (1 + LEAD_WEIGHT * (unit.paragraph <= 1)) * (HEADLINE_WEIGHT if unit.headline else 1.0)
+            score *= TENSE_WEIGHT if query.tense and unit.tense and unit.tense != query.tense else 1.0
             out.append(Candidate(i, j, score, matched, type_ok))
         out.sort(key=lambda c: (-c.score, c.anchor))
         return out
@@ -250,19 +346,21 @@ class ArticleIndex:
         unit = self.units[i]
         best_gain, best_j = 0.0, None
         for j in (i - 1, i + 1):
-            if 0 <= j < len(self.units) and self.units[j].doc == unit.doc:
+            # A headline is never a neighbour: it restates the lead and says nothing a quote needs.
+            if 0 <= j < len(self.units) and self.units[j].doc == unit.doc and not self.units[j].headline:
                 factor = NEIGHBOUR_WEIGHT if self.units[j].paragraph == unit.paragraph else CROSS_PARAGRAPH_WEIGHT
-                gain = factor * sum(s for t, (s, _) in matches[j].items() if t not in matches[i])
+                gain = factor * _total({t: m for t, m in matches[j].items() if t not in matches[i]}, query)
                 if gain > best_gain:
                     best_gain, best_j = gain, j
+        same = [j for j in (i + 1, i - 1) if 0 <= j < len(self.units) and self.units[j].paragraph == unit.paragraph]
+        same = [j for j in same if self.units[j].doc == unit.doc]
         if best_j is None and unit.short:
             # "Some analysts were unconvinced." says little alone: the next sentence usually says what.
-            best_j = next((j for j in (i + 1, i - 1) if self._same_paragraph(i, j)), None)
+            best_j = next(iter(same), None)
         if query.required and not self._typed(i, query) and not self._typed(best_j, query):
             # "...has struggled to fill teaching jobs. It began the year with 17 vacancies.": the amount is in the
             # sentence after the one that names the topic.
-            typed = (j for j in (i + 1, i - 1) if self._same_paragraph(i, j) and self._typed(j, query))
-            best_j = next(typed, best_j)
+            best_j = next((j for j in same if self._typed(j, query)), best_j)
         return best_j, best_gain
 
     def _typed(self, i: int | None, query: Query) -> bool:
@@ -272,84 +370,68 @@ class ArticleIndex:
     def has_type(unit: _Unit, query: Query) -> bool:
         """Whether `unit` has the answer type `query` expects. A "who" answer is a name the question lacks:
         "Who voted against the fund?" is not answered by a sentence whose only name is the fund's."""
-        if query.required == "PERSON":
-            return bool(unit.names - query.names)
-        return query.required in unit.features
+        if query.required in ("PERSON", "ENTITY"):  # a name; for "who", an institution ("paid by the government")
+            roles = (p for p in unit.typed.get("PERSON", ()) if unit.stems[p] not in query.own)
+            return bool(unit.names - query.names - query.own) or (query.required == "PERSON" and any(roles))
+        return any(t in unit.typed for t in ACCEPTS.get(query.required or "", (query.required,)))
 
-    def _same_paragraph(self, i: int, j: int) -> bool:
-        if not 0 <= j < len(self.units):
-            return False
-        a, b = self.units[i], self.units[j]
-        return a.doc == b.doc and a.paragraph == b.paragraph
-
-    def span(self, candidate: Candidate) -> tuple[int, int, int]:
-        """(doc index, start, end) of a candidate's window."""
-        ids = [candidate.anchor] if candidate.neighbour is None else sorted((candidate.anchor, candidate.neighbour))
-        first, last = self.units[ids[0]], self.units[ids[-1]]
-        return first.doc, first.start, last.end
-
-    def passage(self, doc: int, start: int, end: int, score: float) -> Passage:
-        """A Passage for a span of document `doc`."""
-        doc_id, text = self.documents[doc]
-        return Passage(start, end, text[start:end], score, doc_id)
-
-    def retrieve(self, question: str, *, k: int = 3, history: Sequence[str] = ()) -> list[Passage]:
-        """The `k` best non-overlapping windows for `question`, best first."""
-        chosen: list[Passage] = []
-        spans: list[tuple[int, int, int]] = []
-        for candidate in self.candidates(self.query(question, history)):
-            doc, start, end = self.span(candidate)
-            if any(d == doc and start < e and s < end for d, s, e in spans):
-                continue
-            spans.append((doc, start, end))
-            chosen.append(self.passage(doc, start, end, round(candidate.score, 6)))
-            if len(chosen) == k:
-                break
-        return chosen
+    @staticmethod
+    def near(unit: _Unit, query: Query, terms: frozenset[str] | None = None, width: int = NEAR_WORDS) -> bool:
+        """Whether an expression of the expected answer type stands within `width` words of a question term (of
+        `terms` if given): in "Cormorant launched on Jan. 28" the date is the launch's; in "postponed the launch
+        three times ... last spring" it is not."""
+        kinds = ACCEPTS.get(query.required, (query.required,)) if query.required else query.bonus
+        spots = [p for kind in kinds for p in unit.typed.get(kind, ())]
+        if kinds == ("PERSON",):  # "who started the festival?" is not answered by "Brightwater Festival" itself
+            spots = [p for p in spots if unit.stems[p] not in query.own | query.names | query.implicit]
+        wanted = set(terms if terms is not None else (query.own - query.everyday) or query.own)
+        wanted.update(a for t in list(wanted) for a, _ in query.alternates.get(t, ()))
+        places = [p for p, s in enumerate(unit.stems) if s in wanted]
+        return any(abs(a - b) <= width for a in spots for b in places)
 
 
-def _counts(terms: tuple[str, ...], query: Query) -> bool:
-    """Whether a number stands right before (at most one word between) a question term or its stand-in."""
-    wanted = set(query.weights)
-    for alternates in query.alternates.values():
-        wanted.update(a for a, _ in alternates)
-    for pos, term in enumerate(terms):
-        if term in wanted and any(_is_number(t) for t in terms[max(0, pos - 2) : pos]):
-            return True
-    return False
+def _total(found: dict[str, tuple[float, float]], query: Query) -> float:
+    """A sentence's score from its matched terms. The main subject counts once, by its best term: it says the
+    sentence is about the subject, and the lead, which names the subject in every way, must not win on that."""
+    explicit = sum(s for t, (s, _) in found.items() if t not in query.implicit)
+    return explicit + max((s for t, (s, _) in found.items() if t in query.implicit), default=0.0)
 
 
-def _is_number(term: str) -> bool:
-    return term[:1].isdigit() or term in _COUNT_WORDS
+def _counts(stems: tuple[str, ...], query: Query) -> bool:
+    """Whether a number stands right before (at most one word between) the counted noun or its stand-in (any
+    question term when the question names none): "three doses", "more than 1,300 stores", not "two days of a dose"."""
+    wanted = set(query.focus or query.own)
+    wanted.update(a for t in list(wanted) for a, _ in query.alternates.get(t, ()))
+    return any(
+        t in wanted and any(n[:1].isdigit() or n in _COUNT_WORDS for n in stems[max(0, p - 2) : p])
+        for p, t in enumerate(stems)
+    )
 
 
 _COUNT_WORDS = frozenset(
-    "two three four five six seven eight nine ten eleven twelve twenty thirty hundred thousand".split()
+    "two three four five six seven eight nine ten eleven twelve twenty thirty hundred thousand million billion".split()
 )
 
 
-def _common_prefix(a: str, b: str) -> str:
-    n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
-        n += 1
-    return a[:n]
+# A question about now or next is not answered by what happened "last year", nor one about the past by what "is
+# scheduled to" happen. Questions are read by their auxiliaries, sentences by explicit time markers only.
+_PAST = re.compile(
+    r"\b(?:last (?:year|month|week|spring|summer|autumn|fall|winter)|ago|previous(?:ly)?|earlier|former"
+    r"|(?:was|were) (?:scheduled|expected|due|supposed|meant) to)\b",
+    re.I,
+)
+_FUTURE = re.compile(
+    r"\b(?:will|'ll|(?<!was )(?<!were )(?:scheduled|expected|due) to|plans? to|next (?:year|month|week)|later this)\b",
+    re.I,
+)
+_PAST_QUESTION = re.compile(r"\b(?:did|was|were|had)\b|\b\w+ed\b(?!\s+by)", re.I)
+_FUTURE_QUESTION = re.compile(r"\b(?:will|going to|gonna|are|is|now|next)\b", re.I)
 
 
-@lru_cache(maxsize=64)
-def _cached_index(key: str | tuple[tuple[str, str], ...]) -> ArticleIndex:
-    return ArticleIndex(key)
-
-
-def index_for(documents: Documents) -> ArticleIndex:
-    """The cached index of `documents` (a text, or (doc_id, text) pairs): a thread's questions share one build."""
-    key = documents if isinstance(documents, str) else tuple((d, t) for d, t in documents)
-    return _cached_index(key)
-
-
-def retrieve(
-    text: Documents, question: str, *, k: int = 3, index: ArticleIndex | None = None, history: Sequence[str] = ()
-) -> list[Passage]:
-    """The `k` passages of `text` (one article, or (doc_id, text) pairs) most likely to answer `question`."""
-    if not question.strip():
-        return []
-    return (index or index_for(text)).retrieve(question, k=k, history=history)
+def tense_of(text: str, *, question: bool = False) -> str | None:
+    """The time `text` speaks of: "past", "future" (now included) or None (see above)."""
+    past, future = (_PAST_QUESTION, _FUTURE_QUESTION) if question else (_PAST, _FUTURE)
+    if question:  # a question's first clue decides: "when did ... will" is about the past
+        return "past" if past.search(text) else "future" if future.search(text) else None
+    is_past, is_future = bool(past.search(text)), bool(future.search(text))
+    return "past" if is_past and not is_future else "future" if is_future and not is_past else None
