@@ -17,7 +17,7 @@ from bot.brief.tldr import make_tldr
 from bot.models import Article, Briefing, Coverage, Quote, SourceInfo
 
 ENGINE_NAME = "extractive"
-# Enough quotes to say who said what without retelling the article; direct quotes first, then indirect ones.
+# Enough quotes to say who said what without retelling the article.
 MAX_QUOTES = 8
 
 
@@ -55,18 +55,24 @@ class ExtractiveBriefer:
 
 
 def select_quotes(quotes: list[Quote], limit: int = MAX_QUOTES) -> list[Quote]:
-    """The quotes worth showing: all direct quotes, then indirect ones, at most `limit`, back in article order."""
-    ranked = sorted(quotes, key=lambda q: (q.kind != "direct", q.start))
-    chosen: list[Quote] = []
+    """The quotes worth showing, at most `limit`, back in article order.
+
+    Every speaker gets a turn before anyone gets a second one (so a group's one remark is not crowded out by the main
+    speaker's sixth), and within a speaker direct quotes come before indirect ones; repeats are dropped.
+    """
+    by_speaker: dict[str, list[Quote]] = {}
     seen: set[str] = set()
-    for quote in ranked:
+    for quote in sorted(quotes, key=lambda q: q.start):
         key = " ".join(quote.text.lower().split())
-        if key in seen:
-            continue
-        seen.add(key)
-        chosen.append(quote)
-        if len(chosen) == limit:
-            break
+        if key not in seen:
+            seen.add(key)
+            by_speaker.setdefault(quote.speaker, []).append(quote)
+    queues = [sorted(items, key=lambda q: (q.kind != "direct", q.start)) for items in by_speaker.values()]
+    chosen: list[Quote] = []
+    while len(chosen) < limit and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < limit:
+                chosen.append(queue.pop(0))
     return sorted(chosen, key=lambda q: q.start)
 
 

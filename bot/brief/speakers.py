@@ -27,6 +27,8 @@ _PARTY = re.compile(r"\s*\(([DRI]-[A-Z][\w. ]{0,14})\)")
 # An appositive role after a name: ", NATO's secretary-general," or ", a spokeswoman for the campaign."
 _APPOSITIVE = re.compile(r",\s+([^,.;:()“”\"\n]{2,120}?)(?=,|\.(?:\s|$)|;|\n|$)")
 _ROLE_CUT = re.compile(r"\s+(?:who|which|that|whose|and|but|said|says|told)\b.*$")
+# A description met before the person it describes is looked for among this many following mentions.
+_CATAPHORA_MENTIONS = 12
 _SENTENCE_LOOKBACK = 12
 _NOT_NAMES = frozenset("maybe perhaps former late then".split())
 _BUSINESS_WORDS = frozenset("inc corp co ltd llc plc group holdings corporation company bank airlines".split())
@@ -348,44 +350,61 @@ class SpeakerIndex:
         return None
 
     def _description(self, pos: int, mention: str, head: str) -> Entity | None:
-        """The earlier entity a description such as "the NATO chief" or "the company" refers to."""
+        """The entity a description such as "the NATO chief" or "the company" refers to: the best-matching earlier one,
+        else (a lead that describes before it names: "NATO's top official warned ...") the first matching later one."""
         caps = {
             _POSSESSIVE.sub("", w.lower()).rstrip(".")
             for w in mention.split()
             if w[:1].isupper() and w.lower().strip("’'s") not in lex.STOP_CAPS
         }
-        head_class = next((c for c, words in lex.ROLE_CLASSES.items() if head in words), None)
-        want_org = head in lex.ORG_HEADS and head not in lex.TITLE_WORDS
-        gender = lex.GENDERED_HEADS.get(head, "")
-        best: tuple[int, int, Entity] | None = None
+        best: tuple[int, Entity] | None = None
         seen: set[int] = set()
         k = bisect.bisect_left(self._starts, pos) - 1
         while k >= 0 and len(seen) < 20:
             entity = self.mentions[k][2]
             k -= 1
-            if id(entity) in seen:
-                continue
-            seen.add(id(entity))
-            if want_org != (entity.kind == "org") or (gender and entity.gender and entity.gender != gender):
-                continue
-            role = {p.rstrip(".") for p in re.split(r"[\s\-]+", _POSSESSIVE.sub("", (entity.role or "").lower()))}
-            role |= {_POSSESSIVE.sub("", w) for w in re.split(r"[\s’']+", (entity.role or "").lower())}
-            score = 0
-            if caps:
-                if not caps & (role | entity.tokens):
-                    continue
-                score += 2
-            if want_org:
-                # "the company" is the latest business ("... Inc."); "the union", "the ministry" name their own kind.
-                kind_words = _BUSINESS_WORDS if head in {"company", "firm"} else {head}
-                score += 2 if kind_words & entity.tokens else 0
-            elif head in role or (head_class and role & lex.ROLE_CLASSES[head_class]):
-                score += 2
-            elif head in lex.GENERIC_PERSON_HEADS and entity.role:
-                score += 1
-            if score >= 2 and (best is None or score > best[0]):
-                best = (score, k, entity)
-        return best[2] if best else None
+            if id(entity) not in seen:
+                seen.add(id(entity))
+                score = self._match(entity, caps, head)
+                if score >= 2 and (best is None or score > best[0]):
+                    best = (score, entity)
+        if best is not None:
+            return best[1]
+        # Forward, only a match its role confirms: a name ("NATO's top official") or a word ("the port's ...").
+        words = caps or {
+            _POSSESSIVE.sub("", w.lower()).strip(".,")
+            for w in mention.split()[:-1]
+            if w.lower() not in lex.STOP_CAPS and w.lower() not in {"the", "a", "an", "top", "senior", "chief"}
+        }
+        k = bisect.bisect_right(self._starts, pos)
+        for _start, _end, entity in self.mentions[k : k + _CATAPHORA_MENTIONS]:
+            if words and self._match(entity, words, head) >= 3:
+                return entity
+        return None
+
+    def _match(self, entity: Entity, caps: set[str], head: str) -> int:
+        """How well `entity` fits a description with head word `head` and capitalised words `caps` (2+: a match)."""
+        want_org = head in lex.ORG_HEADS and head not in lex.TITLE_WORDS
+        gender = lex.GENDERED_HEADS.get(head, "")
+        if want_org != (entity.kind == "org") or (gender and entity.gender and entity.gender != gender):
+            return 0
+        role = {p.rstrip(".") for p in re.split(r"[\s\-]+", _POSSESSIVE.sub("", (entity.role or "").lower()))}
+        role |= {_POSSESSIVE.sub("", w) for w in re.split(r"[\s’']+", (entity.role or "").lower())}
+        score = 0
+        if caps:
+            if not caps & (role | entity.tokens):
+                return 0
+            score += 2
+        head_class = next((c for c, words in lex.ROLE_CLASSES.items() if head in words), None)
+        if want_org:
+            # "the company" is the latest business ("... Inc."); "the union", "the ministry" name their own kind.
+            kind_words = _BUSINESS_WORDS if head in {"company", "firm"} else {head}
+            score += 2 if kind_words & entity.tokens else 0
+        elif head in role or (head_class and role & lex.ROLE_CLASSES[head_class]):
+            score += 2
+        elif head in lex.GENERIC_PERSON_HEADS and entity.role:
+            score += 1
+        return score
 
 
 def _clean_group(mention: str) -> str:
