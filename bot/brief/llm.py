@@ -101,6 +101,10 @@ class LLMBriefer:
         self.on_usage = on_usage
         self.map_concurrency = map_concurrency
         self.prompts = {name: load_prompt(name) for name in ("briefing", "map", "reduce")}
+        # The engine's identity for caching: the service finds a stored briefing by (article, name, prompt_version),
+        # so a new model or an edited template briefs again, and a fallback briefing is never taken for this one's.
+        self.name = f"{ENGINE_NAME} ({client.config.model})"
+        self.prompt_version = combined_version(*self.prompts.values())
         if self._chunk_limit() < MIN_CHUNK_TOKENS:
             raise ValueError(f"the input budget ({budget.input} tokens) leaves too little room for article text")
 
@@ -159,7 +163,7 @@ class LLMBriefer:
             coverage = Coverage(
                 read_fraction=1.0, tokens=tokens, parts=1, note=f"read 100% of {self._tokens(tokens)} in one request"
             )
-            return self._finish(run, data, coverage, single.version)
+            return self._finish(run, data, coverage)
         spans = chunk_spans(run.article.text, self.counter, self._chunk_limit())
         if len(spans) > MAX_PARTS:
             raise LLMFailure("article too long for the model", detail=f"{len(spans)} parts > {MAX_PARTS}")
@@ -171,7 +175,7 @@ class LLMBriefer:
             parts=len(spans),
             note=f"read 100% of {self._tokens(tokens)} in {len(spans)} parts",
         )
-        return self._finish(run, data, coverage, combined_version(self.prompts["map"], self.prompts["reduce"]))
+        return self._finish(run, data, coverage)
 
     async def _map(self, run: _Run, spans: list[tuple[int, int]]) -> list[dict[str, Any]]:
         template, gate = self.prompts["map"], asyncio.Semaphore(self.map_concurrency)
@@ -256,18 +260,18 @@ class LLMBriefer:
         )
         return data
 
-    def _finish(self, run: _Run, data: ModelBriefing, coverage: Coverage, version: str) -> Briefing:
+    def _finish(self, run: _Run, data: ModelBriefing, coverage: Coverage) -> Briefing:
         briefing = verify.assemble(data, run.grounding, run.index, self._guard(run), part=False)
         notes = list(run.article.warnings) + briefing.warnings
         if run.article.partial:
             notes.append("Only part of the article could be read (see the source's warnings).")
         return briefing.model_copy(
             update={
-                "engine": f"{ENGINE_NAME} ({self.client.config.model})",
+                "engine": self.name,
                 "coverage": coverage,
                 "usage": self._usage(run.calls),
                 "warnings": list(dict.fromkeys(notes)),
-                "prompt_version": version,
+                "prompt_version": self.prompt_version,  # the template set; coverage says single or map-reduce
             }
         )
 
