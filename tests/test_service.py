@@ -184,3 +184,20 @@ async def test_subscribing_to_a_page_without_a_feed_says_so(service: Service) ->
     with pytest.raises(SourceError, match="That address is not a feed"):
         await service.subscribe(CHANNEL, "http://news.example/about")
     assert await service.feeds(CHANNEL) == []
+
+
+async def test_an_llm_briefing_is_reused_and_a_fallback_is_not(store: Store, site: LocalServer) -> None:
+    from fake_openai import FakeOpenAI, error, llm_settings
+
+    from bot.brief.llm import build_engine
+
+    async with FakeOpenAI() as fake, SafeFetcher(FetchPolicy()) as fetcher:
+        service = Service(store=store, fetcher=fetcher, briefer=build_engine(llm_settings(fake, llm_max_retries=0)))
+        fake.enqueue(error(500, "overloaded"))
+        fallback = await service.brief(Source.text(ARTICLE), place())
+        assert fallback.briefing.engine.startswith("extractive (llm fallback:")
+        first = await service.brief(Source.text(ARTICLE), place())  # the model is back: the fallback was not kept
+        assert not first.cached and first.briefing.engine == "llm (gpt-4o-mini)"
+        calls = len(fake.requests)
+        again = await service.brief(Source.text(ARTICLE), place())
+        assert again.cached and len(fake.requests) == calls  # no new model request, no tokens
