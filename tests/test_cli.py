@@ -149,3 +149,16 @@ def test_configuration_error_exits_with_distinct_status(monkeypatch: pytest.Monk
     result = runner.invoke(app, ["brief", str(EXAMPLE)])
     assert result.exit_code == EXIT_CONFIG
     assert "BRIEFBOT_ENGINE" in result.stderr
+
+
+def test_ask_answers_with_citations_or_refuses() -> None:
+    result = runner.invoke(app, ["ask", str(EXAMPLE), "How much will the repairs cost?", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert not answer["refused"]
+    assert "$186 million" in answer["answer"]
+    assert any("$186 million" in c["text"] for c in answer["citations"])
+
+    result = runner.invoke(app, ["ask", str(EXAMPLE), "What did the governor say about ferries?", "--format", "json"])
+    refused = json.loads(result.stdout)
+    assert refused == {"answer": "The article doesn't say.", "refused": True, "citations": []}
