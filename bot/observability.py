@@ -6,6 +6,7 @@ and every started adapter reports itself connected; `/metrics` is the Prometheus
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -80,6 +81,7 @@ class HealthServer:
     host: str = "127.0.0.1"
     port: int = 9464
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+    check_timeout: float = 5.0  # a check that hangs (a database that stopped answering) means "not ready"
     _runner: web.AppRunner | None = field(default=None, init=False)
 
     def app(self) -> web.Application:
@@ -93,11 +95,9 @@ class HealthServer:
         """Start listening; returns the bound port (useful with port 0)."""
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server  # aiohttp exposes the bound socket only here
-        sockets = getattr(server, "sockets", None) or []
-        return sockets[0].getsockname()[1] if sockets else self.port
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        addresses = self._runner.addresses
+        return int(addresses[0][1]) if addresses else self.port
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -111,9 +111,12 @@ class HealthServer:
         problems = []
         for name, check in self.checks.items():
             try:
-                problem = await check()
+                problem = await asyncio.wait_for(check(), self.check_timeout)
+            except TimeoutError:
+                problem = "no answer"
             except Exception as exc:  # a failing check means "not ready", never a crashed endpoint
-                problem = f"{type(exc).__name__}"
+                log.warning("readiness check %s failed: %s", name, type(exc).__name__)
+                problem = type(exc).__name__  # the class only: messages can carry URLs or hosts
             if problem:
                 problems.append(f"{name}: {problem}")
         if problems:

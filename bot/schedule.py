@@ -23,6 +23,7 @@ both, so the claim would turn a second run into a no-op anyway. On the day clock
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -124,6 +126,30 @@ def digest_job_id(channel: ChannelKey) -> str:
     return f"digest:{channel.platform}:{channel.workspace}:{channel.channel}"
 
 
+class _JobRuns:
+    """Counts the scheduled runs (digest sweeps and runs, feed polls) in progress, so the shutdown can wait for them.
+
+    APScheduler's shutdown cancels running jobs: a digest cut off between Slack's answer and `mark_posted` would
+    be sent again by the stale-claim recovery.
+    """
+
+    def __init__(self, scheduler: AsyncIOScheduler) -> None:
+        self.running = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+        scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
+        scheduler.add_listener(self._finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)  # cancelled runs are errors
+
+    def _submitted(self, _event: JobEvent) -> None:
+        self.running += 1
+        self.idle.clear()
+
+    def _finished(self, _event: JobEvent) -> None:
+        self.running = max(0, self.running - 1)
+        if self.running == 0:
+            self.idle.set()
+
+
 class DigestScheduler:
     """The process's scheduled work on one AsyncIOScheduler.
 
@@ -145,6 +171,7 @@ class DigestScheduler:
         self._channels, self._settings, self._run, self._poll = channels, settings, run, poll
         self.config = config or ScheduleConfig()
         self.scheduler = scheduler or AsyncIOScheduler(timezone=UTC)
+        self._runs = _JobRuns(self.scheduler)
 
     async def start(self, *, now: datetime | None = None) -> None:
         """Rebuild the digest jobs from the database, add the poll and sweep jobs, start; the first sweep runs at
@@ -159,6 +186,15 @@ class DigestScheduler:
             seconds = self._seconds("poll_every")
             self.scheduler.add_job(self._poll, "interval", id=POLL_JOB, next_run_time=now, seconds=seconds, **common)
         self.scheduler.start()
+
+    def pause(self) -> None:
+        """Start no new runs (shutting down: the runs in progress are waited for with `idle`)."""
+        if self.scheduler.running:
+            self.scheduler.pause()
+
+    async def idle(self) -> None:
+        """Return once no scheduled run (digest, sweep, poll) is in progress."""
+        await self._runs.idle.wait()
 
     def shutdown(self) -> None:
         """Stop scheduling; running jobs are not waited for (their claims recover if they were cut short)."""

@@ -42,6 +42,7 @@ from bot.adapters.slack_blocks import (
 from bot.adapters.slack_commands import HELP, Command, parse_command, run_subcommand
 from bot.adapters.slack_files import FileReader, readable
 from bot.adapters.slack_home import publish_home
+from bot.adapters.slack_pace import ChannelPacer
 from bot.errors import BriefbotError
 from bot.ingest.urls import find_urls
 from bot.service import Place, Service, Source
@@ -98,6 +99,7 @@ class SlackBot:
     installations: AsyncInstallationStore | None = None
     max_concurrency: int = 16
     failures: list[BaseException] = field(default_factory=list)
+    pacer: ChannelPacer = field(default_factory=ChannelPacer)  # digests share it: one post per second per channel
     _tasks: dict[str, set[asyncio.Task[None]]] = field(default_factory=dict, init=False)
     _slots: asyncio.Semaphore = field(init=False)
 
@@ -314,14 +316,15 @@ class SlackBot:
 
     async def _post(self, job: Job, message: SlackMessage) -> str:
         """Post in the job's thread (unfurling off: link previews are an exfiltration channel); the message ts."""
-        response = await job.client.chat_postMessage(
-            channel=job.channel.channel,
-            thread_ts=job.thread_ts or job.placeholder_ts,
-            text=message.text,
-            blocks=message.blocks,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        async with self.pacer.turn(job.channel.channel):
+            response = await job.client.chat_postMessage(
+                channel=job.channel.channel,
+                thread_ts=job.thread_ts or job.placeholder_ts,
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
         return str(response["ts"])
 
     async def _update(self, job: Job, ts: str, message: SlackMessage) -> None:

@@ -76,14 +76,15 @@ class SlackDigestSink:
         first = ""
         try:
             for message in render_digest(digest):
-                response = await client.chat_postMessage(
-                    token=token,
-                    channel=channel.channel,
-                    text=message.text,
-                    blocks=message.blocks,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
+                async with self._runtime.bot.pacer.turn(channel.channel):
+                    response = await client.chat_postMessage(
+                        token=token,
+                        channel=channel.channel,
+                        text=message.text,
+                        blocks=message.blocks,
+                        unfurl_links=False,
+                        unfurl_media=False,
+                    )
                 first = first or str(response["ts"])
         except SlackApiError as exc:
             code = str(exc.response.get("error"))

@@ -138,6 +138,12 @@ class DigestRunner:
         return await self._run(channel, f"manual:{now.astimezone(UTC):%Y-%m-%dT%H:%M}", now)
 
     async def _run(self, channel: ChannelKey, period: str, now: datetime) -> RunOutcome:
+        outcome = await self._run_once(channel, period, now)
+        if outcome.status != "skipped":  # skipped runs (no slot due, claimed elsewhere) are the sweep's routine
+            self.service.metrics.digest_runs.labels(outcome.status).inc()
+        return outcome
+
+    async def _run_once(self, channel: ChannelKey, period: str, now: datetime) -> RunOutcome:
         digests = self.service.store.digests
         claim = await digests.claim(channel, period, self.owner, self.stale_after)
         if claim is None:
