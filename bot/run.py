@@ -36,6 +36,7 @@ from bot.digest.jobs import DigestJobs, digest_jobs
 from bot.digest.poller import PollPolicy
 from bot.digest.runner import DigestSink, RoutingSink, preview_digest
 from bot.errors import ConfigError
+from bot.ingest.extract import warm_up
 from bot.observability import HealthServer, ReadinessCheck
 from bot.schedule import ScheduleConfig
 from bot.store import ChannelKey
@@ -136,6 +137,8 @@ async def run(
         )
     for line in startup_report(settings):
         log.info("%s", line)
+    # The extractor's lazy caches (date parsing, jusText) cost seconds of CPU on first use: pay it now, in a thread.
+    warming = asyncio.create_task(asyncio.to_thread(warm_up))
     async with core_factory(settings) as core:
         running = Running(core, stop or asyncio.Event())
         with _signals(running.stop):
@@ -147,6 +150,7 @@ async def run(
                 await _serve(running)
             finally:
                 await _shutdown(running)
+                await asyncio.gather(warming, return_exceptions=True)
 
 
 async def _start(settings: Settings, running: Running) -> None:
