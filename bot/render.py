@@ -27,7 +27,7 @@ def briefing_to_markdown(briefing: Briefing, *, show_usage: bool = False) -> str
                     mark = "" if quote.verified else " _(unverified)_"
                     lines.append(f"- “{quote.text}”{mark}")
                 else:
-                    lines.append(f"- {quote.cue or 'said'}: {quote.text}")
+                    lines.append(f"- {(quote.cue or 'said').lower()}: {quote.text}")
             lines.append("")
     if briefing.implications:
         lines += ["## Implications", ""]

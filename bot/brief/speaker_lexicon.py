@@ -33,7 +33,8 @@ TITLE_WORDS = _words(
     activist organizer organiser operative official candidate nominee hopeful challenger incumbent frontrunner
     front-runner pope cardinal bishop archbishop pastor rabbi imam reverend rev king queen prince princess emir
     sheikh coach trustee treasurer comptroller auditor negotiator member fellow chancellor-elect
-    boss mp mep steward
+    boss mp mep steward engineer architect planner administrator physician surgeon doctor nurse teacher
+    firefighter pilot administrator-general regulator
     """
 )
 # Modifiers that may sit inside a role before a name ("former", "deputy", "press", "campaign").
@@ -43,7 +44,8 @@ ROLE_MODIFIERS = _words(
     assistant presidential vice-presidential press campaign communications policy political state federal foreign
     defense defence security economic finance financial health education legal military party majority minority
     longtime veteran retired outgoing incoming current new independent republican democratic managing founding
-    regional district county city house senate white-house of for the
+    regional district county city house senate white-house of for the council board school town village public
+    transportation transit police fire port hospital court university union city-council
     """
 )
 # Description heads that share a class with title words: "the NATO chief" refers to a "Secretary-General".
