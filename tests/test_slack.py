@@ -404,8 +404,9 @@ async def test_socket_mode_envelope_is_acked_and_briefed(store: Store) -> None:
         serving = asyncio.create_task(serve_socket_mode(runtime, stop))
         try:
             await world.fake.wait_calls("socket_connected")
-            (opened,) = world.fake.called("apps.connections.open")
-            assert opened.token == "xapp-test"
+            opened = world.fake.called("apps.connections.open")
+            assert len(opened) == 2  # the app token checked at start, then the handler's own connection
+            assert all(call.token == "xapp-test" for call in opened)
             body = event_body(message(f"<{LINK}>", ts="555.0001"), event_id="EvSocket")
             await world.fake.socket_send(
                 {"envelope_id": "env-1", "type": "events_api", "payload": body, "accepts_response_payload": False}
@@ -498,3 +499,12 @@ async def test_run_functions_start_and_stop_cleanly(store: Store, mode: str) -> 
             await fake.wait_calls("socket_connected")
         stop.set()
         await asyncio.wait_for(running, 10)
+
+
+async def test_a_refused_app_token_stops_socket_mode_at_once(store: Store) -> None:
+    async with slack_world(store) as world:
+        world.fake.error("apps.connections.open", "invalid_auth")
+        config = SlackConfig(mode="socket", bot_token="xoxb-test", app_token="xapp-bad", api_url=world.fake.api_url)
+        with pytest.raises(ConfigError, match="Slack refused BRIEFBOT_SLACK_APP_TOKEN \\(invalid_auth\\)"):
+            await asyncio.wait_for(serve_socket_mode(build_slack(config, world.service), asyncio.Event()), 10)
+        assert world.fake.called("socket_connected") == []

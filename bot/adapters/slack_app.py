@@ -363,6 +363,21 @@ async def run_socket_mode(
     await serve_socket_mode(build_slack(settings, service, digest=digest), stop)
 
 
+async def check_app_token(runtime: SlackRuntime) -> None:
+    """Ask Slack for a Socket Mode URL once: a refused app-level token is a configuration error now, instead of the
+    SDK retrying it every few seconds forever."""
+    app_token = runtime.config.app_token
+    assert app_token is not None
+    try:
+        await runtime.app.client.apps_connections_open(app_token=app_token.get_secret_value())
+    except SlackApiError as exc:
+        code = exc.response.get("error")
+        raise ConfigError(
+            f"Slack refused BRIEFBOT_SLACK_APP_TOKEN ({code}); it must be an app-level token (xapp-...) with the "
+            "connections:write scope."
+        ) from None
+
+
 async def serve_socket_mode(runtime: SlackRuntime, stop: asyncio.Event | None = None) -> None:
     """Serve `runtime` over Socket Mode (envelopes go through the same `async_dispatch`); closes it at the end."""
     app_token = runtime.config.app_token
@@ -370,6 +385,7 @@ async def serve_socket_mode(runtime: SlackRuntime, stop: asyncio.Event | None = 
     handler = AsyncSocketModeHandler(runtime.app, app_token.get_secret_value(), web_client=runtime.app.client)
     try:
         await runtime.start()
+        await check_app_token(runtime)
         await handler.connect_async()
         log.info("Slack Socket Mode: connected")
         await (stop or asyncio.Event()).wait()
