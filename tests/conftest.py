@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -14,3 +16,14 @@ def _hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
             monkeypatch.delenv(name, raising=False)
     # Settings reads `.env` from the working directory: run each test from an empty one.
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    # CLI tests run `configure_logging`, whose handler writes to the stderr CliRunner swaps in and then closes: put
+    # the root logger back, so later tests do not log into a closed stream.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
