@@ -14,7 +14,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -45,6 +45,7 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+T = TypeVar("T")
 EXIT_FAILED_SOURCE = 1
 EXIT_CONFIG = 78  # EX_CONFIG from sysexits.h: a configuration error, distinct from a failed source.
 
@@ -77,6 +78,15 @@ def _settings() -> Settings:
         raise typer.Exit(EXIT_CONFIG) from None
     configure_logging(settings.log_level, _secrets(settings))
     return settings
+
+
+def _configured(build: Callable[[], T]) -> T:
+    """Build an engine; a configuration problem (e.g. `--engine llm` with no model set) is one sentence, exit 78."""
+    try:
+        return build()
+    except ConfigError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_CONFIG) from None
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -184,7 +194,7 @@ def brief(
 ) -> None:
     """Brief each SOURCE: TL;DR, key points, who said what, implications."""
     settings = _settings()
-    briefer = build_briefer(settings, engine or settings.engine)
+    briefer = _configured(lambda: build_briefer(settings, engine or settings.engine))
     many = len(sources) > 1
 
     async def work(source: str, raw: RawSource) -> Any:
@@ -253,7 +263,7 @@ def ask(
 ) -> None:
     """Answer one QUESTION about one SOURCE, citing the passage (or saying the article doesn't say)."""
     settings = _settings()
-    answerer = build_answerer(settings)
+    answerer = _configured(lambda: build_answerer(settings))
 
     async def work(_source: str, raw: RawSource) -> Any:
         article = await article_from_raw(raw, cpu_budget=settings.extract_cpu_budget)

@@ -162,3 +162,10 @@ def test_ask_answers_with_citations_or_refuses() -> None:
     result = runner.invoke(app, ["ask", str(EXAMPLE), "What did the governor say about ferries?", "--format", "json"])
     refused = json.loads(result.stdout)
     assert refused == {"answer": "The article doesn't say.", "refused": True, "citations": []}
+
+
+def test_llm_engine_without_a_model_is_a_configuration_error() -> None:
+    result = runner.invoke(app, ["brief", str(EXAMPLE), "--engine", "llm"])
+    assert result.exit_code == EXIT_CONFIG
+    assert "needs BRIEFBOT_LLM_API_KEY or BRIEFBOT_LLM_BASE_URL" in result.stderr
+    assert "Traceback" not in result.output
