@@ -59,13 +59,13 @@ async def main(engine: str, repeat: int) -> None:
         place = Place(ChannelKey("bench", "W", "C"), None, "U")
         async with open_core(settings) as core:
             start = time.perf_counter()
-            first = await core.service.brief(Source.url_(url), place)
+            first = await core.service.brief(Source.link(url), place)
             first_ms = (time.perf_counter() - start) * 1000
             calls_after_first = len(fake.requests) if fake is not None else 0
             times = []
             for _ in range(repeat):
                 start = time.perf_counter()
-                again = await core.service.brief(Source.url_(url), place)
+                again = await core.service.brief(Source.link(url), place)
                 times.append((time.perf_counter() - start) * 1000)
                 assert again.cached, "the repeat was not served from storage"
         repeat_calls = (len(fake.requests) - calls_after_first) if fake is not None else 0

@@ -157,7 +157,7 @@ async def seed(settings: Settings, channels: int, story: str, feed: str) -> None
         async with SafeFetcher(FetchPolicy.from_settings(settings)) as fetcher:
             service = Service(store=store, fetcher=fetcher, briefer=ExtractiveBriefer())
             first = ChannelKey("slack", "T1", channel_name(0))
-            outcome = await service.brief(Source.url_(story), Place(first, "1690000000.000001"))
+            outcome = await service.brief(Source.link(story), Place(first, "1690000000.000001"))
         for index in range(channels):
             channel = ChannelKey("slack", "T1", channel_name(index))
             await store.threads.bind(channel, "1690000000.000001", outcome.article_id)

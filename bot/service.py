@@ -46,7 +46,7 @@ class Source:
     url: str | None = None  # for HTML/text content that came with a URL (a shared file's permalink, a feed item)
 
     @classmethod
-    def url_(cls, url: str) -> Source:
+    def link(cls, url: str) -> Source:
         return cls("url", url)
 
     @classmethod
@@ -151,7 +151,7 @@ class Service:
             article, article_id = stored.article, stored.id
         else:
             article = article or await self._read(source)
-            article_id = await self.store.articles.add(article, url=_stored_url(source, article))
+            article_id = await self.store.articles.add(article, url=_stored_url(source))
         with self.metrics.timed(self.metrics.engine_seconds, self.briefer.name):
             briefing = await self.briefer.brief(article)
         self.metrics.record_usage(briefing.usage)
@@ -303,7 +303,8 @@ class Service:
         return updated
 
 
-def _stored_url(source: Source, article: Article) -> str | None:
+def _stored_url(source: Source) -> str | None:
+    """The normalized URL an article is stored under: the shared link, or the URL a file or feed item came with."""
     if source.kind == "url":
         return normalize_url(str(source.value))
     return normalize_url(source.url) if source.url else None

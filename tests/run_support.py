@@ -151,7 +151,7 @@ async def seed_a_due_digest(database_url: str, settings: Settings, article_url: 
     """Channel C1 with a briefed link in a thread (the digest's story), a feed, and a digest slot two minutes ago."""
     async with await Store.open(database_url) as store, SafeFetcher(FetchPolicy.from_settings(settings)) as fetcher:
         service = Service(store=store, fetcher=fetcher, briefer=ExtractiveBriefer())
-        await service.brief(Source.url_(article_url), Place(DIGEST_CHANNEL, "1700000000.000001", "U1"))
+        await service.brief(Source.link(article_url), Place(DIGEST_CHANNEL, "1700000000.000001", "U1"))
         await store.subscriptions.add(DIGEST_CHANNEL, normalize_url(feed_url), title="Quiet feed")
         slot = datetime.now(UTC) - timedelta(minutes=2)
         await store.settings.update(DIGEST_CHANNEL, digest_time=f"{slot:%H:%M}", timezone="UTC", digest_days=EVERY_DAY)

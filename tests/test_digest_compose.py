@@ -101,9 +101,9 @@ async def test_markdown_has_the_header_quotes_and_links(service: Service, clock:
 async def test_links_shared_in_the_channel_join_the_digest(service: Service, site: FeedSite, clock: FakeClock) -> None:
     await poll(service, clock, LEDGER)
     site.server.routes["/news/harbour"] = Reply(body=article_html("/wire/kestrel-terminal"))
-    await service.brief(Source.url_("http://wire.example/news/harbour"), Place(CHANNEL, "t1", "U1"))
+    await service.brief(Source.link("http://wire.example/news/harbour"), Place(CHANNEL, "t1", "U1"))
     # The Ledger's dam article shared in chat as well: one article, counted once, marked as shared.
-    await service.brief(Source.url_(DAM + "?utm_source=chat"), Place(CHANNEL, "t2", "U2"))
+    await service.brief(Source.link(DAM + "?utm_source=chat"), Place(CHANNEL, "t2", "U2"))
     digest = await compose_digest(service, CHANNEL, now=clock.now)
     assert digest is not None
     assert digest.header == "4 articles in 3 stories from 1 feed and 2 links shared here"

@@ -133,8 +133,8 @@ def count(service: Service, name: str, **labels: str) -> float:
 
 
 async def test_a_new_briefing_and_a_cached_one_are_counted_apart(service: Service) -> None:
-    first = await service.brief(Source.url_("http://news.example/night-bus"), PLACE)
-    again = await service.brief(Source.url_("http://news.example/night-bus"), PLACE)
+    first = await service.brief(Source.link("http://news.example/night-bus"), PLACE)
+    again = await service.brief(Source.link("http://news.example/night-bus"), PLACE)
     assert (first.cached, again.cached) == (False, True)
     assert count(service, "briefbot_briefings_total", engine="extractive", origin="new") == 1
     assert count(service, "briefbot_briefings_total", engine="extractive", origin="cache") == 1
@@ -145,9 +145,9 @@ async def test_a_new_briefing_and_a_cached_one_are_counted_apart(service: Servic
 
 async def test_errors_are_counted_by_kind(service: Service) -> None:
     with pytest.raises(FetchError):
-        await service.brief(Source.url_("http://news.example/gone"), PLACE)
+        await service.brief(Source.link("http://news.example/gone"), PLACE)
     with pytest.raises(BlockedURLError):
-        await service.brief(Source.url_("http://10.0.0.1/"), PLACE)  # data only: refused before any connection
+        await service.brief(Source.link("http://10.0.0.1/"), PLACE)  # data only: refused before any connection
     with pytest.raises(ThreadError):
         await service.ask(Place(PLACE.channel, thread_id="123.456"), "Who approved it?")
     assert count(service, "briefbot_errors_total", kind="fetch") == 1
@@ -158,7 +158,7 @@ async def test_errors_are_counted_by_kind(service: Service) -> None:
 
 async def test_answers_are_counted_with_whether_the_article_said(service: Service) -> None:
     thread = "1700000000.000100"
-    await service.brief(Source.url_("http://news.example/night-bus"), Place(PLACE.channel, thread, "U1"))
+    await service.brief(Source.link("http://news.example/night-bus"), Place(PLACE.channel, thread, "U1"))
     await service.ask(Place(PLACE.channel, thread, "U1"), "How much will the pilot cost?")
     await service.ask(Place(PLACE.channel, thread, "U1"), "What is the mayor's favourite colour?")
     assert count(service, "briefbot_answers_total", engine="extractive", refused="false") == 1

@@ -98,7 +98,7 @@ async def test_same_text_twice_is_answered_from_storage(service: Service) -> Non
 
 async def test_twenty_concurrent_requests_share_one_fetch_and_one_briefing(service: Service, site: LocalServer) -> None:
     outcomes = await asyncio.gather(
-        *(service.brief(Source.url_("http://news.example/bridge"), place(user=f"U{i}")) for i in range(20))
+        *(service.brief(Source.link("http://news.example/bridge"), place(user=f"U{i}")) for i in range(20))
     )
     assert site.paths() == ["/bridge"]
     assert service.briefer.calls == 1  # type: ignore[attr-defined]
@@ -106,8 +106,8 @@ async def test_twenty_concurrent_requests_share_one_fetch_and_one_briefing(servi
 
 
 async def test_tracking_parameters_do_not_defeat_the_cache(service: Service, site: LocalServer) -> None:
-    await service.brief(Source.url_("http://news.example/bridge"), place())
-    again = await service.brief(Source.url_("HTTP://News.Example/bridge?utm_source=slack#top"), place())
+    await service.brief(Source.link("http://news.example/bridge"), place())
+    again = await service.brief(Source.link("HTTP://News.Example/bridge?utm_source=slack#top"), place())
     assert again.cached
     assert site.paths() == ["/bridge"]
 

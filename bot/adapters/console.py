@@ -80,7 +80,7 @@ class ConsoleChannel:
             return await self._guard(self._command(stripped))
         urls = find_urls(stripped)
         if urls:
-            return await self._guard(self._brief(Source.url_(urls[0])))
+            return await self._guard(self._brief(Source.link(urls[0])))
         if len(stripped) >= PASTED_ARTICLE_CHARS:
             return await self._guard(self._brief(Source.text(line)))
         return await self._guard(self._ask(stripped))
@@ -125,7 +125,7 @@ class ConsoleChannel:
             return ["Usage: `/brief URL` or `/brief some text`."]
         urls = find_urls(rest)
         single_link = urls and len(rest.split()) == 1
-        return await self._brief(Source.url_(urls[0]) if single_link else Source.text(rest))
+        return await self._brief(Source.link(urls[0]) if single_link else Source.text(rest))
 
     async def _ask_command(self, rest: str) -> list[str]:
         return await self._ask(rest) if rest else ["Usage: `/ask your question`."]

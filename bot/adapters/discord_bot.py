@@ -155,7 +155,7 @@ class BriefBot(discord.Client):
             return  # a gateway replay, or another process on this token took it
         user = str(message.author.id)
         if urls:
-            await self.brief_message(message, key, thread_id, Source.url_(urls[0]), user=user, link=urls[0])
+            await self.brief_message(message, key, thread_id, Source.link(urls[0]), user=user, link=urls[0])
         elif bound is not None:
             await self._answer(message, bound, text, user=user)
         elif len(text) >= ARTICLE_MIN_CHARS:
@@ -179,7 +179,7 @@ class BriefBot(discord.Client):
         if not await self.service.claim_event(key, None, str(message.id)):
             return
         user = str(payload.user_id)
-        await self.brief_message(message, key, thread_id, Source.url_(urls[0]), user=user, link=urls[0])
+        await self.brief_message(message, key, thread_id, Source.link(urls[0]), user=user, link=urls[0])
 
     # --- the work --------------------------------------------------------------------------------------------------
 

@@ -74,7 +74,7 @@ def source_of(text: str) -> tuple[Source, str | None]:
     stripped = text.strip()
     urls = find_urls(stripped)
     if urls and len(stripped.split()) == 1:
-        return Source.url_(urls[0]), urls[0]
+        return Source.link(urls[0]), urls[0]
     if not stripped:
         raise SourceError("Give me a link or the text of an article to brief.")
     return Source.text(stripped), None
@@ -145,7 +145,7 @@ def register_commands(tree: app_commands.CommandTree[Any], bot: BriefBot) -> Non
         # Interaction payloads carry the message's content even without the Message Content intent.
         urls = find_urls(message.content)
         if urls:
-            await brief_interaction(bot, interaction, Source.url_(urls[0]), urls[0])
+            await brief_interaction(bot, interaction, Source.link(urls[0]), urls[0])
         elif len(message.content.strip()) >= ARTICLE_MIN_CHARS:
             await brief_interaction(bot, interaction, Source.text(message.content), None)
         else:

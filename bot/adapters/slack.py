@@ -198,7 +198,7 @@ class SlackBot:
     ) -> None:
         urls = find_urls(text)  # on Slack's own markup: `<url|label>` yields the target, never the label
         if urls:
-            await self._brief(job, _load(Source.url_(urls[0])), user=user, label=urls[0], link_url=urls[0])
+            await self._brief(job, _load(Source.link(urls[0])), user=user, label=urls[0], link_url=urls[0])
         elif files:
             file = dict(files[0])
             load = partial(self.files.read, job.client, file)  # downloaded inside the error boundary
@@ -213,7 +213,7 @@ class SlackBot:
         # "/brief URL please" means the link; a pasted article that happens to contain links means the text.
         urls = find_urls(text)
         url = urls[0] if urls and len(text) < ARTICLE_MIN_CHARS else None
-        source = Source.url_(url) if url else Source.text(plain_text(text))
+        source = Source.link(url) if url else Source.text(plain_text(text))
         await self._brief(job, _load(source), user=user, label=url or "the pasted text", link_url=url)
 
     # --- the work --------------------------------------------------------------------------------------------------

@@ -245,7 +245,7 @@ class FeedPoller:
         assert entry.link is not None
         place = Place(channel)
         try:
-            return (await self.service.brief(Source.url_(entry.link), place)).article_id
+            return (await self.service.brief(Source.link(entry.link), place)).article_id
         except QuotaError:
             budget.exhaust(channel)
             return None
