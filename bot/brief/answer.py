@@ -8,6 +8,10 @@ articles (directly or as a paraphrase), enough of them in the window, the names 
 answer type in a sentence about the question's key term, and an amount next to it for "how much/many". Thresholds
 were tuned on the tune/dev splits of bench/data/qa (bench/qa_eval.py) and checked on held-out splits.
 
+A question about what someone said ("what did the mayor say about trucks?") is answered from the article's
+attributions instead (bot/brief/said.py): the statement of the speaker it names, or a refusal when they said nothing
+on the topic.
+
 The service binds one or more articles to a thread: pass one text, or (doc_id, text) pairs; an answer then carries
 the `doc_id` of the article its citations index.
 """
@@ -34,6 +38,7 @@ from bot.brief.qa_terms import (
     words,
 )
 from bot.brief.retrieval import ArticleIndex, Candidate, Documents, Query, tense_of
+from bot.brief.said import SaidQuestion, matching_statements, read_said_question, statement_units, topic_overlap
 from bot.models import Span
 
 __all__ = [
@@ -63,6 +68,7 @@ VARIANT_WEIGHT = 0.8  # a word the articles lack, matched by a long shared prefi
 ALIAS_WEIGHT = 0.8  # a name the articles give a question noun by apposition
 GENERIC_WEIGHT = 0.35  # everyday words (qa_terms.GENERIC)
 TOPIC_WEIGHT = 0.3  # the article's main subject, standing in for "it", "she" or an unstated subject
+MIN_TOPIC_OVERLAP = 0.3  # "what did X say about Y": share of Y's terms a statement of X must touch
 HISTORY_WEIGHTS = (0.5, 0.25)  # the previous questions' terms, most recent first
 _ANAPHORA = frozenset(
     "he she him her his hers they them their it its that this those these there then one ones".split()
@@ -343,6 +349,8 @@ def answer_offline(
     if not question.strip():
         return Answer(text="", refused=True, reason=EMPTY_QUESTION)
     index = index or index_for(text)
+    if (asked := read_said_question(question)) is not None and (said := _said_answer(index, asked)) is not None:
+        return said
     query = read_question(index, question, history)
     if not query.weights.keys() - query.implicit:
         if _SUMMARY.search(fold(question).replace("’", "'")):
@@ -365,8 +373,31 @@ def _refusal(best_support: float = 0.0) -> Answer:
     return Answer(text=REFUSAL, refused=True, reason=REFUSAL, support=round(best_support, 4))
 
 
+def _said_answer(index: ArticleIndex, asked: SaidQuestion) -> Answer | None:
+    """The statement of the speaker the question names that is most about its topic (the first one when it names
+    none), or a refusal when no speaker matches or none of their statements touches the topic. None (answer it as
+    any question) for a reaction by someone who made no statement: "how did the shares react?" """
+    statements = matching_statements(index, asked)
+    if not statements and asked.reaction:
+        return None
+    topic = read_question(index, asked.topic) if asked.topic else None
+    best: tuple[float, list[int]] | None = None
+    for doc, attribution in statements:
+        ids = statement_units(index, doc, attribution)
+        overlap = topic_overlap(index, topic, ids) if topic and ids else 1.0
+        if ids and (best is None or overlap > best[0] + 1e-9):
+            best = (overlap, ids)
+    if best is None or best[0] < MIN_TOPIC_OVERLAP:
+        return _refusal(best[0] if best else 0.0)
+    return _cite(index, best[1], best[0])
+
+
 def _quote(index: ArticleIndex, candidate: Candidate, coverage: float) -> Answer:
     ids = [candidate.anchor] if candidate.neighbour is None else sorted((candidate.anchor, candidate.neighbour))
+    return _cite(index, ids, coverage)
+
+
+def _cite(index: ArticleIndex, ids: list[int], coverage: float) -> Answer:
     units = [index.units[i] for i in ids]
     doc_id, article = index.documents[units[0].doc]
     citations = [(u.start, u.end) for u in units]

@@ -165,7 +165,7 @@ _APPOSITIONS = [
     re.compile(rf"\b{_DET}\s+(?:[a-z-]+\s+){{0,2}}(?P<noun>[a-z]+),\s+(?:named\s+|called\s+)?(?P<name>{_PROPER})[,.]"),
     re.compile(
         rf"(?<![\w'’])(?P<name>{_PROPER}),\s+{_DET}\s+(?:[\w-]+\s+){{0,3}}?(?P<noun>[a-z]+)\b"
-        r"(?=[,.;]|\s+(?:of|at|for|in|who|which|and)\b)"
+        r"(?=[,.;]|\s+(?:of|at|for|in|who|which|that|and)\b)"
     ),
     re.compile(r"\b(?P<noun>[a-z]+) (?P<name>(?:[A-Z][a-z'’-]+ )+[A-Z][a-z'’-]+)"),
 ]
