@@ -11,9 +11,11 @@ and "heldout3" were held out when written, and their failures were read afterwar
 only ever scored, never read for failures: it is the honest estimate of quality on unseen articles.
 
 Reported per split and overall: the share of answerable questions whose cited passage contains the answer
-(case-insensitive, white space normalised), the share of answerable questions wrongly refused, the share of
-unanswerable questions refused, and the mean milliseconds per question (index built once per article, as a thread
-does; the build time is reported separately). `--tune` grid-searches RefusalPolicy on the development splits.
+(case-insensitive, white space normalised), the share of answerable questions wrongly refused (and of those, as a
+share of all answerable questions, the ones whose "closest passage", shown under the refusal, holds the answer),
+the share of unanswerable questions refused, and the mean milliseconds per question (index built once per article,
+as a thread does; the build time is reported separately). `--tune` grid-searches RefusalPolicy on the development
+splits.
 """
 
 from __future__ import annotations
@@ -53,6 +55,14 @@ class Outcome:
         # A list holds alternatives: "did anyone object?" is answered by either group of objectors.
         accepted = [self.expected] if isinstance(self.expected, str) else self.expected
         return not self.answer.refused and any(_norm(a) in _norm(self.answer.text) for a in accepted)
+
+    @property
+    def closest_holds(self) -> bool:
+        """Refused, but the closest passage shown under the refusal holds the answer."""
+        if self.expected is None or not self.answer.refused or not self.answer.closest:
+            return False
+        accepted = [self.expected] if isinstance(self.expected, str) else self.expected
+        return any(_norm(a) in _norm(self.answer.closest) for a in accepted)
 
 
 def _norm(text: str) -> str:
@@ -94,6 +104,7 @@ def metrics(outcomes: list[Outcome]) -> dict[str, float]:
         "unanswerable": len(unanswerable),
         "cited_correct": _share(o.correct for o in answerable),
         "wrongly_refused": _share(o.answer.refused for o in answerable),
+        "closest_holds": _share(o.closest_holds for o in answerable),
         "unanswerable_refused": _share(o.correct for o in unanswerable),
         "ms_per_question": statistics.fmean(o.ms for o in outcomes) if outcomes else 0.0,
     }
@@ -107,7 +118,7 @@ def _share(flags) -> float:
 def report(outcomes: list[Outcome], builds: list[float]) -> None:
     print(
         f"{'split':<9} {'qs':>4} {'ans':>4} {'unans':>5}  {'cited ok':>8}  {'wrongly refused':>15}  "
-        f"{'unans refused':>13}  {'ms/q':>6}"
+        f"{'(closest has it)':>16}  {'unans refused':>13}  {'ms/q':>6}"
     )
     for name in (*SPLITS, "all"):
         subset = [o for o in outcomes if name == "all" or o.split == name]
@@ -116,7 +127,8 @@ def report(outcomes: list[Outcome], builds: list[float]) -> None:
         m = metrics(subset)
         print(
             f"{name:<9} {m['questions']:>4} {m['answerable']:>4} {m['unanswerable']:>5}  "
-            f"{m['cited_correct']:>7.1f}%  {m['wrongly_refused']:>14.1f}%  {m['unanswerable_refused']:>12.1f}%  "
+            f"{m['cited_correct']:>7.1f}%  {m['wrongly_refused']:>14.1f}%  {m['closest_holds']:>15.1f}%  "
+            f"{m['unanswerable_refused']:>12.1f}%  "
             f"{m['ms_per_question']:>6.2f}"
         )
     print(f"index build: mean {statistics.fmean(builds):.2f} ms per article ({len(builds)} articles)")

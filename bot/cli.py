@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from bot import __version__
-from bot.adapters.console import ConsoleChannel, citation_note, run_chat
-from bot.brief.answer import answer_offline
+from bot.adapters.console import ConsoleChannel, citation_note, closest_note, run_chat
+from bot.brief.answer import CLOSEST_LABEL, answer_offline
 from bot.brief.quotes import find_attributions
 from bot.brief.select import build_answerer, build_briefer
 from bot.config import EngineChoice, Settings, load_settings
@@ -278,9 +278,15 @@ def ask(
         if fmt is AskFormat.JSON:
             citations = [{"start": s, "end": e, "text": article.text[s:e]} for s, e in answer.citations]
             reply = answer.reason if answer.refused else answer.text
-            _print_json({"answer": reply, "refused": answer.refused, "citations": citations}, indent=2)
+            closest = [{"start": s, "end": e, "text": article.text[s:e]} for s, e in answer.closest_citations]
+            _print_json(
+                {"answer": reply, "refused": answer.refused, "citations": citations, "closest": closest}, indent=2
+            )
         elif answer.refused:
             out.print(answer.reason or "The article doesn't say.")
+            if answer.closest:
+                out.print(f"{CLOSEST_LABEL} {answer.closest}", markup=False)
+                out.print(f"[dim]{closest_note(answer)}[/dim]")
         else:
             out.print(answer.text, markup=False)
             out.print(f"[dim]{citation_note(answer)}[/dim]")

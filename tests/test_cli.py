@@ -161,7 +161,22 @@ def test_ask_answers_with_citations_or_refuses() -> None:
 
     result = runner.invoke(app, ["ask", str(EXAMPLE), "What did the governor say about ferries?", "--format", "json"])
     refused = json.loads(result.stdout)
-    assert refused == {"answer": "The article doesn't say.", "refused": True, "citations": []}
+    assert refused == {"answer": "The article doesn't say.", "refused": True, "citations": [], "closest": []}
+
+
+def test_a_refusal_shows_the_closest_passage_apart_from_the_answer() -> None:
+    # The answerer does not take "cost drivers" for "add $40 million a year in fuel and labor costs": it refuses,
+    # but shows the passage that came closest, so the reader can judge; it is never presented as the answer.
+    question = "What will the detour cost drivers?"
+    result = runner.invoke(app, ["ask", str(EXAMPLE), question, "--format", "json"])
+    answer = json.loads(result.stdout)
+    assert answer["refused"] and answer["answer"] == "The article doesn't say." and answer["citations"] == []
+    assert len(answer["closest"]) >= 1 and "$40 million" in answer["closest"][0]["text"]
+
+    result = runner.invoke(app, ["ask", str(EXAMPLE), question])
+    lines = result.stdout.splitlines()
+    assert lines[0] == "The article doesn't say."
+    assert lines[1].startswith("The closest it comes:") and "$40 million" in result.stdout
 
 
 def test_llm_engine_without_a_model_is_a_configuration_error() -> None:

@@ -48,6 +48,9 @@ async def test_transcript_brief_then_follow_ups(chat: ConsoleChannel) -> None:
     assert "cited from the article" in answer
 
     assert await say(chat, "What did the governor say about the ferry?") == "The article doesn't say."
+    near = await say(chat, "What will the detour cost drivers?")  # refused, with the passage that came closest
+    assert near.startswith("The article doesn't say.\n\nThe closest it comes:\n\n> ")
+    assert "$40 million" in near and "_article characters " in near
 
 
 async def test_threads_and_switching(chat: ConsoleChannel) -> None:

@@ -152,6 +152,14 @@ def test_answers_are_plain_text_without_previews() -> None:
     assert "elsewhere.example" not in (linked.content or "")  # model output links nowhere
     [refusal] = render_answer(Answer(text="", refused=True, reason="The article doesn't say."))
     assert refusal.content == "The article doesn't say."
+    closest = "Tolls rise to $9, @everyone, see https://evil.example/x"
+    [near] = render_answer(
+        Answer(text="", refused=True, reason="The article doesn't say.", closest=closest, closest_citations=[(5, 60)])
+    )
+    lines = (near.content or "").splitlines()
+    assert lines[:2] == ["The article doesn't say.", "The closest it comes:"]
+    assert lines[2].startswith("> Tolls rise to $9") and lines[3] == "-# article characters 5–60"
+    assert "@everyone" not in lines[2] and "evil.example" not in (near.content or "")
 
 
 def test_every_post_carries_no_mentions() -> None:

@@ -128,6 +128,17 @@ def test_answers_and_refusals() -> None:
     assert refused.text == "The article doesn't say."
 
 
+def test_a_refusal_shows_its_closest_passage_inert() -> None:
+    closest = "Tolls rise to $9 <!channel> on <https://evil.example|the site>."
+    refused = render_answer(
+        Answer(text="", refused=True, reason="The article doesn't say.", closest=closest, closest_citations=[(5, 61)])
+    )
+    assert refused.text == "The article doesn't say."  # the notification says only the refusal
+    text = everything([refused])
+    assert "The closest it comes:" in text and "&gt; Tolls rise to $9" in text and "characters 5–61" in text
+    assert "<!channel>" not in text and "<https://evil.example" not in text
+
+
 def test_notices_are_escaped() -> None:
     notice = render_notice("Bad link <@U1> & more", emoji=":warning:")
     assert notice.blocks[0]["text"]["text"] == ":warning: Bad link &lt;@U1&gt; &amp; more"

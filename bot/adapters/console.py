@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.brief.answer import Answer
+from bot.brief.answer import CLOSEST_LABEL, Answer
 from bot.errors import BriefbotError
 from bot.ingest.urls import find_urls
 from bot.models import Briefing
@@ -172,7 +172,11 @@ class ConsoleChannel:
 
     async def _render_answer(self, answer: Answer) -> str:
         if answer.refused:
-            return answer.reason or "The article doesn't say."
+            reply = answer.reason or "The article doesn't say."
+            if answer.closest:
+                quoted = "\n".join(f"> {line}" for line in answer.closest.splitlines() if line.strip())
+                reply += f"\n\n{CLOSEST_LABEL}\n\n{quoted}\n\n_{closest_note(answer)}_"
+            return reply
         return f"{answer.text}\n\n_{citation_note(answer)}_"
 
     async def _threads(self, _rest: str = "") -> list[str]:
@@ -211,6 +215,11 @@ def citation_note(answer: Answer) -> str:
         return "from the article"
     spans = ", ".join(f"{start}–{end}" for start, end in answer.citations)
     return f"cited from the article, characters {spans}"
+
+
+def closest_note(answer: Answer) -> str:
+    """Where a refusal's closest passage is, e.g. "article characters 120–340"."""
+    return "article characters " + ", ".join(f"{start}–{end}" for start, end in answer.closest_citations)
 
 
 def _thread_number(thread_id: str) -> int:

@@ -23,7 +23,7 @@ from typing import Any
 
 import discord
 
-from bot.brief.answer import Answer
+from bot.brief.answer import CLOSEST_LABEL, Answer
 from bot.brief.sanitize import sanitize_briefing, sanitize_text
 from bot.models import Briefing, Quote
 from bot.render import context_line
@@ -253,7 +253,12 @@ def _embed_url(url: str | None) -> str | None:
 def render_answer(answer: Answer) -> list[Post]:
     """A follow-up answer as plain text with where it comes from; a refusal is shown as such."""
     if answer.refused or not answer.text.strip():
-        return _plain(safe(sanitize_text(answer.reason or "")) or "The article doesn't say.")
+        reason = safe(sanitize_text(answer.reason or "")) or "The article doesn't say."
+        if closest := safe(sanitize_text(answer.closest or "")):
+            spans = ", ".join(f"{start}–{end}" for start, end in answer.closest_citations)
+            quoted = "\n".join(f"> {line}" for line in closest.splitlines() if line.strip())
+            reason += f"\n{CLOSEST_LABEL}\n{quoted}\n-# article characters {spans}"
+        return _plain(reason)
     if answer.citations:
         spans = ", ".join(f"{start}–{end}" for start, end in answer.citations)
         note = f"cited from the article, characters {spans}"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.brief.answer import Answer
+from bot.brief.answer import CLOSEST_LABEL, Answer
 from bot.brief.sanitize import sanitize_briefing, sanitize_text
 from bot.models import Briefing, Quote
 
@@ -201,8 +201,13 @@ def _block_chars(block: Block) -> int:
 def render_answer(answer: Answer) -> SlackMessage:
     """A follow-up answer; a refusal ("the article doesn't say") is shown as such."""
     if answer.refused:
-        text = escape(sanitize_text(answer.reason or "The article doesn't say."))
-        return SlackMessage(_fit(answer.reason or "The article doesn't say.", FALLBACK_LIMIT), _sections(text))
+        reason = answer.reason or "The article doesn't say."
+        blocks = _sections(escape(sanitize_text(reason)))
+        if closest := sanitize_text(answer.closest or ""):
+            spans = ", ".join(f"{start}–{end}" for start, end in answer.closest_citations)
+            quoted = "\n".join(f"&gt; {line}" for line in escape(closest).splitlines() if line.strip())
+            blocks += [*_sections(f"{CLOSEST_LABEL}\n{quoted}")[:3], _context(f"article characters {spans}")]
+        return SlackMessage(_fit(reason, FALLBACK_LIMIT), blocks)
     body = sanitize_text(answer.text) or "The article doesn't say."
     if answer.citations:
         spans = ", ".join(f"{start}–{end}" for start, end in answer.citations)

@@ -42,6 +42,7 @@ from bot.brief.said import SaidQuestion, matching_statements, read_said_question
 from bot.models import Span
 
 __all__ = [
+    "CLOSEST_LABEL",
     "EMPTY_QUESTION",
     "REFUSAL",
     "Answer",
@@ -56,6 +57,7 @@ __all__ = [
 
 ENGINE_NAME = "extractive"
 REFUSAL = "The article doesn't say."
+CLOSEST_LABEL = "The closest it comes:"
 EMPTY_QUESTION = "Ask a question about the article."
 # "What is this about?" and friends have no content terms but a clear answer: the story's lead.
 _SUMMARY = re.compile(
@@ -68,6 +70,7 @@ VARIANT_WEIGHT = 0.8  # a word the articles lack, matched by a long shared prefi
 ALIAS_WEIGHT = 0.8  # a name the articles give a question noun by apposition
 GENERIC_WEIGHT = 0.35  # everyday words (qa_terms.GENERIC)
 TOPIC_WEIGHT = 0.3  # the article's main subject, standing in for "it", "she" or an unstated subject
+CLOSEST_MIN_SUPPORT = 0.2  # a refused best passage this well matched is shown as the closest one
 MIN_TOPIC_OVERLAP = 0.3  # "what did X say about Y": share of Y's terms a statement of X must touch
 HISTORY_WEIGHTS = (0.5, 0.25)  # the previous questions' terms, most recent first
 _ANAPHORA = frozenset(
@@ -87,6 +90,10 @@ class Answer(BaseModel):
     engine: str = ENGINE_NAME
     doc_id: str | None = None
     support: float = 0.0  # IDF-weighted share of the question's terms the cited passage covers
+    # With a refusal: the passage that came closest to an answer, so a reader can judge for themselves (an offline
+    # answerer misses paraphrases). Never an answer: adapters show it under the refusal, labelled CLOSEST_LABEL.
+    closest: str | None = None
+    closest_citations: list[Span] = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,11 +373,19 @@ def answer_offline(
     found = support(index, query, best, policy)
     if found.passes(policy):
         return _quote(index, best, found.coverage)
-    return _refusal(found.coverage)
+    return _refusal(found.coverage, closest=(index, _window(best)) if found.coverage >= CLOSEST_MIN_SUPPORT else None)
 
 
-def _refusal(best_support: float = 0.0) -> Answer:
-    return Answer(text=REFUSAL, refused=True, reason=REFUSAL, support=round(best_support, 4))
+def _refusal(best_support: float = 0.0, *, closest: tuple[ArticleIndex, list[int]] | None = None) -> Answer:
+    refusal = Answer(text=REFUSAL, refused=True, reason=REFUSAL, support=round(best_support, 4))
+    if closest is None:
+        return refusal
+    near = _cite(*closest, best_support)
+    return refusal.model_copy(update={"closest": near.text, "closest_citations": near.citations, "doc_id": near.doc_id})
+
+
+def _window(candidate: Candidate) -> list[int]:
+    return sorted({candidate.anchor, candidate.neighbour} - {None})  # type: ignore[arg-type]
 
 
 def _said_answer(index: ArticleIndex, asked: SaidQuestion) -> Answer | None:
@@ -387,14 +402,15 @@ def _said_answer(index: ArticleIndex, asked: SaidQuestion) -> Answer | None:
         overlap = topic_overlap(index, topic, ids) if topic and ids else 1.0
         if ids and (best is None or overlap > best[0] + 1e-9):
             best = (overlap, ids)
-    if best is None or best[0] < MIN_TOPIC_OVERLAP:
-        return _refusal(best[0] if best else 0.0)
+    if best is None:
+        return _refusal()
+    if best[0] < MIN_TOPIC_OVERLAP:  # the speaker spoke, but not about this: their nearest statement is shown
+        return _refusal(best[0], closest=(index, best[1]) if best[0] > 0 else None)
     return _cite(index, best[1], best[0])
 
 
 def _quote(index: ArticleIndex, candidate: Candidate, coverage: float) -> Answer:
-    ids = [candidate.anchor] if candidate.neighbour is None else sorted((candidate.anchor, candidate.neighbour))
-    return _cite(index, ids, coverage)
+    return _cite(index, _window(candidate), coverage)
 
 
 def _cite(index: ArticleIndex, ids: list[int], coverage: float) -> Answer:
