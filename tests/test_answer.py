@@ -19,8 +19,9 @@ from bot.brief.answer import (
     retrieve,
     select_passages_for_llm,
 )
+from bot.brief.answer_types import sentence_features
 from bot.brief.qa_terms import analyse, question_type, stem
-from bot.brief.retrieval import appositions, sentence_features
+from bot.brief.retrieval import appositions
 
 FIXTURES = Path(__file__).parent / "fixtures" / "qa"
 
