@@ -22,20 +22,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.brief.extractive import ExtractiveBriefer
+from bot.brief.extractive import ExtractiveBriefer, summarise
 from bot.brief.implications import find_implications
-from bot.brief.keypoints import rank_key_points
 from bot.brief.sentences import split_sentences
-from bot.brief.tldr import make_tldr
 from bot.models import Article
 
 
 def extractive_parts(text: str) -> tuple[str, list[Any], list[Any]]:
     """Everything this bench times: split, rank, TL;DR, implications (excluding the key points' sentences)."""
     sentences = split_sentences(text)
-    key_points = rank_key_points(text, sentences)
-    tldr = make_tldr(text, sentences, key_points)
-    used = {span for kp in key_points for span in kp.evidence}
+    tldr, key_points, source = summarise(text, sentences)
+    used = {span for kp in key_points for span in kp.evidence} | ({source} if source else set())
     return tldr, key_points, find_implications(text, sentences, exclude=used)
 
 

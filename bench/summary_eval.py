@@ -1,4 +1,5 @@
-"""ROUGE of the extractive key points against reference highlights, with Lead-3 measured in the same run.
+"""ROUGE of the offline summary (TL;DR and key points, as a reader sees them) against reference highlights, with
+Lead-3 measured in the same run. The key points alone are scored too: they no longer repeat the TL;DR's sentence.
 
 Usage: .venv/bin/python bench/summary_eval.py DATA_DIR [--limit N] [--title-from-url]
 
@@ -21,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rouge_score import rouge_scorer
 
-from bot.brief.keypoints import rank_key_points
+from bot.brief.extractive import summarise
 from bot.brief.sentences import split_sentences
 
 METRICS = ("rouge1", "rouge2", "rougeLsum")
@@ -44,18 +45,22 @@ def lead3(text: str) -> list[str]:
     return [s.text for s in split_sentences(text)[:3]]
 
 
-def key_points(text: str, title: str | None = None) -> list[str]:
-    return [kp.text for kp in rank_key_points(text, split_sentences(text), title=title)]
+def summary(text: str, title: str | None = None) -> tuple[str, list[str]]:
+    """The TL;DR and the key points' texts."""
+    tldr, points, _ = summarise(text, split_sentences(text), title=title)
+    return tldr, [kp.text for kp in points]
 
 
 def evaluate(items: list[dict], *, use_title: bool = False) -> dict[str, dict[str, float]]:
     """Mean F-measure x100 per system and metric, plus the mean number of lines and words per system summary."""
     scorer = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
-    totals: dict[str, dict[str, list[float]]] = {"key points": {}, "lead-3": {}}
+    totals: dict[str, dict[str, list[float]]] = {"tl;dr + key points": {}, "key points": {}, "lead-3": {}}
     for item in items:
         reference = "\n".join(part.strip() for part in item["reference"].split(" . ") if part.strip())
         title = title_from_url(item.get("url")) if use_title else None
-        for name, lines in (("key points", key_points(item["article"], title)), ("lead-3", lead3(item["article"]))):
+        tldr, points = summary(item["article"], title)
+        systems = (("tl;dr + key points", [tldr, *points]), ("key points", points), ("lead-3", lead3(item["article"])))
+        for name, lines in systems:
             scores = scorer.score(reference, "\n".join(lines))
             row = totals[name]
             for metric in METRICS:
@@ -74,15 +79,15 @@ def main() -> None:
     items = load_items(args.data_dir, args.limit)
     result = evaluate(items, use_title=args.title_from_url)
     print(f"{len(items)} articles, title={'url slug' if args.title_from_url else 'none'}")
-    print(f"{'system':<12} {'R1':>6} {'R2':>6} {'RLsum':>6} {'lines':>6} {'words':>6}")
+    print(f"{'system':<18} {'R1':>6} {'R2':>6} {'RLsum':>6} {'lines':>6} {'words':>6}")
     for name, row in result.items():
         print(
-            f"{name:<12} {row['rouge1']:6.2f} {row['rouge2']:6.2f} {row['rougeLsum']:6.2f}"
+            f"{name:<18} {row['rouge1']:6.2f} {row['rouge2']:6.2f} {row['rougeLsum']:6.2f}"
             f" {row['lines']:6.2f} {row['words']:6.1f}"
         )
-    ours, lead = result["key points"], result["lead-3"]
+    ours, lead = result["tl;dr + key points"], result["lead-3"]
     print(
-        f"{'difference':<12} {ours['rouge1'] - lead['rouge1']:+6.2f} {ours['rouge2'] - lead['rouge2']:+6.2f}"
+        f"{'difference':<18} {ours['rouge1'] - lead['rouge1']:+6.2f} {ours['rouge2'] - lead['rouge2']:+6.2f}"
         f" {ours['rougeLsum'] - lead['rougeLsum']:+6.2f}"
     )
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from bot.brief.extractive import ExtractiveBriefer, select_quotes
+from pathlib import Path
+
+from bot.brief.extractive import ExtractiveBriefer, select_quotes, summarise
+from bot.brief.keypoints import rank_key_points
 from bot.brief.quotes import extract_quotes
+from bot.brief.sentences import split_sentences
 from bot.models import Article
 
 # An invented story: the lead describes the speaker ("the port's top official") before the article names her.
@@ -48,3 +52,27 @@ def test_briefing_groups_quotes_by_speaker_with_roles() -> None:
     assert all(q.verified for q in briefing.quotes if q.kind == "direct")
     for quote in briefing.quotes:
         assert quote.text == STORY[quote.start : quote.end]
+
+
+def _fixture_texts() -> list[str]:
+    folder = Path(__file__).parent / "fixtures" / "articles"
+    return [p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt"))] + [STORY]
+
+
+def test_the_key_points_never_repeat_the_tldr() -> None:
+    for text in _fixture_texts():
+        briefing = ExtractiveBriefer().brief_sync(Article(text=text))
+        _, _, (start, end) = summarise(text, split_sentences(text))  # type: ignore[misc]
+        assert briefing.key_points, text[:60]
+        assert briefing.tldr.rstrip(".")[5:40] in text[start:end]  # the TL;DR is drawn from that sentence
+        for point in briefing.key_points:
+            assert all(e <= start or s >= end for s, e in point.evidence), point.text
+
+
+def test_the_tldr_counts_as_one_of_the_statements() -> None:
+    # Up to ~1,000 words a briefing gives three statements: the TL;DR and two key points (before, the first key
+    # point was the TL;DR's sentence again).
+    sentences = split_sentences(STORY)
+    _, points, source = summarise(STORY, sentences)
+    assert source is not None and len(points) == 2
+    assert len(rank_key_points(STORY, sentences)) == 3  # on its own, the ranking still gives three

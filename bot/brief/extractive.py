@@ -12,9 +12,9 @@ import asyncio
 from bot.brief.implications import find_implications
 from bot.brief.keypoints import rank_key_points
 from bot.brief.quotes import extract_quotes
-from bot.brief.sentences import split_sentences
-from bot.brief.tldr import make_tldr
-from bot.models import Article, Briefing, Coverage, Quote, SourceInfo
+from bot.brief.sentences import Sentence, split_sentences
+from bot.brief.tldr import choose_tldr
+from bot.models import Article, Briefing, Coverage, KeyPoint, Quote, SourceInfo
 
 ENGINE_NAME = "extractive"
 # Enough quotes to say who said what without retelling the article.
@@ -34,9 +34,8 @@ class ExtractiveBriefer:
         """Brief `article` on the calling thread."""
         text = article.text
         sentences = split_sentences(text)
-        key_points = rank_key_points(text, sentences, title=article.title)
-        tldr = make_tldr(text, sentences, key_points, title=article.title)
-        used = {span for point in key_points for span in point.evidence}
+        tldr, key_points, tldr_source = summarise(text, sentences, title=article.title)
+        used = {span for point in key_points for span in point.evidence} | ({tldr_source} if tldr_source else set())
         implications = find_implications(text, sentences, exclude=used)
         words = article.word_count or len(text.split())
         notes = list(article.warnings) + list(warnings or [])
@@ -52,6 +51,20 @@ class ExtractiveBriefer:
             coverage=Coverage(read_fraction=1.0, parts=1, note=f"read all {words:,} words"),
             warnings=_dedupe(notes),
         )
+
+
+def summarise(
+    text: str, sentences: list[Sentence], *, title: str | None = None
+) -> tuple[str, list[KeyPoint], tuple[int, int] | None]:
+    """The TL;DR, the key points, and the span of the sentence the TL;DR was drawn from.
+
+    The TL;DR is drawn from the best lead key point; the key points are then chosen again around it, so that they say
+    what it does not (a briefing that opens with the same sentence twice wastes the reader's first look)."""
+    key_points = rank_key_points(text, sentences, title=title)
+    tldr, source = choose_tldr(text, sentences, key_points, title=title)
+    if source is not None:
+        key_points = rank_key_points(text, sentences, title=title, besides=source) or key_points
+    return tldr, key_points, source
 
 
 def select_quotes(quotes: list[Quote], limit: int = MAX_QUOTES) -> list[Quote]:

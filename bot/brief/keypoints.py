@@ -369,11 +369,19 @@ def choose_count(analysis: Analysis, max_points: int) -> int:
 
 
 def mmr_select(
-    infos: tuple[SentenceInfo, ...], scores: dict[int, float], count: int, diversity: float = _DIVERSITY
+    infos: tuple[SentenceInfo, ...],
+    scores: dict[int, float],
+    count: int,
+    diversity: float = _DIVERSITY,
+    *,
+    said: tuple[int, ...] = (),
 ) -> list[int]:
-    """Maximal marginal relevance: take the best sentence, discounted by its similarity to those already taken."""
+    """Maximal marginal relevance: take the best sentence, discounted by its similarity to those already taken (and
+    to the sentences `said` elsewhere in the briefing, which are never taken)."""
     chosen: list[int] = []
-    penalty = dict.fromkeys(scores, 0.0)
+    penalty = {i: max((similarity(infos[i].terms, infos[j].terms) for j in said), default=0.0) for i in scores}
+    for j in said:
+        penalty.pop(j, None)
     while penalty and len(chosen) < count:
         best = max(penalty, key=lambda i: scores[i] - diversity * penalty[i])
         chosen.append(best)
@@ -390,16 +398,31 @@ def span_text(text: str, info: SentenceInfo) -> str:
 
 
 def rank_key_points(
-    text: str, sentences: list[Sentence], *, title: str | None = None, max_points: int = 5
+    text: str,
+    sentences: list[Sentence],
+    *,
+    title: str | None = None,
+    max_points: int = 5,
+    besides: tuple[int, int] | None = None,
 ) -> list[KeyPoint]:
-    """The article's 3–6 key statements (fewer only for very short articles), in article order, with evidence.
+    """The article's 3–6 key statements (fewer only for very short articles, or besides), in article order, with
+    evidence.
 
     Usable sentences are scored by position, centrality, title overlap, names and numbers; MMR picks `choose_count`
     of them (3 up to ~1,000 words; capped by `max_points`). Each evidence span is exactly the returned text, except
-    for an upper-cased first letter after a trimmed leading "But"/"And"/dateline.
+    for an upper-cased first letter after a trimmed leading "But"/"And"/dateline. `besides` is the span of a
+    sentence the briefing already gives (the TL;DR's): it is not repeated, counts towards the number of points,
+    and points like it are discounted.
     """
     analysis = analyse(text, sentences)
     scores = score_sentences(analysis, title)
-    chosen = mmr_select(analysis.infos, scores, choose_count(analysis, max_points))
+    said = tuple(
+        i
+        for i in analysis.usable
+        if besides and analysis.infos[i].start < besides[1] and besides[0] < analysis.infos[i].end
+    )
+    # The sentence said elsewhere counts towards the summary's length: a reader gets as many statements as before.
+    count = max(1, choose_count(analysis, max_points) - len(said)) if said else choose_count(analysis, max_points)
+    chosen = mmr_select(analysis.infos, scores, count, said=said)
     picked = [analysis.infos[i] for i in chosen]
     return [KeyPoint(text=span_text(text, info), evidence=[(info.start, info.end)]) for info in picked]

@@ -43,15 +43,23 @@ def make_tldr(text: str, sentences: list[Sentence], key_points: list[KeyPoint], 
 
     Deterministic. Returns "" only when the article has no usable sentence.
     """
+    return choose_tldr(text, sentences, key_points, title=title)[0]
+
+
+def choose_tldr(
+    text: str, sentences: list[Sentence], key_points: list[KeyPoint], *, title: str | None = None
+) -> tuple[str, tuple[int, int] | None]:
+    """`make_tldr`'s sentence and the span of the article sentence it was drawn from (None when there is none)."""
     analysis = analyse(text, sentences)
     candidates = _candidates(analysis, key_points, title)
     compressed = [(info, compress(span_text(text, info))) for info in candidates]
-    for _, short in compressed:
+    for info, short in compressed:
         if short and len(short.split()) <= MAX_WORDS:
-            return short
+            return short, (info.start, info.end)
     if not compressed:
-        return ""
-    return _hard_cut(compressed[0][1] or span_text(text, compressed[0][0]))
+        return "", None
+    info, short = compressed[0]
+    return _hard_cut(short or span_text(text, info)), (info.start, info.end)
 
 
 def _candidates(analysis: Analysis, key_points: list[KeyPoint], title: str | None) -> list[SentenceInfo]:
