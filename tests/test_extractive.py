@@ -76,3 +76,35 @@ def test_the_tldr_counts_as_one_of_the_statements() -> None:
     _, points, source = summarise(STORY, sentences)
     assert source is not None and len(points) == 2
     assert len(rank_key_points(STORY, sentences)) == 3  # on its own, the ranking still gives three
+
+
+CLINIC = """Valley clinic may close as county funding runs out
+
+ORTON — The Orton Valley clinic, the only doctor's office for 30 miles, may close by the end of the year after the \
+county cut its grant by half, its director said on Tuesday.
+
+"If the county does not restore the money, we will have to close our doors in December and 4,000 patients will have \
+nowhere to go," said director Lena Park.
+
+The county board is expected to vote on next year's budget in March.
+
+"We could lose the whole valley's trust in one winter," Park said.
+
+Patients would have to drive to Harlow, where waiting times could double, according to a report by the regional \
+health authority.
+
+The clinic opened in 1987 and employs 14 people.
+
+County commissioner Ray Dunn said the board would look for savings elsewhere but made no promise.
+"""
+
+
+def test_implications_do_not_repeat_the_quotes_shown() -> None:
+    # A forward-looking direct quote is already under "who said what"; the implications say something else.
+    for text in [*_fixture_texts()[:-1], CLINIC]:  # the real-length fixture articles and a quote-led one
+        briefing = ExtractiveBriefer().brief_sync(Article(text=text))
+        shown = [(q.start, q.end) for q in briefing.quotes if q.kind == "direct"]
+        assert shown and len(briefing.implications) >= 2, text[:60]
+        for item in briefing.implications:
+            (start, end) = item.evidence[0]
+            assert not any(s < end and start < e for s, e in shown), item.text

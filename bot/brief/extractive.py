@@ -35,7 +35,12 @@ class ExtractiveBriefer:
         text = article.text
         sentences = split_sentences(text)
         tldr, key_points, tldr_source = summarise(text, sentences, title=article.title)
+        quotes = select_quotes(extract_quotes(text))
+        # Each part says something new: implications avoid the sentences of the TL;DR, the key points and the direct
+        # quotes shown under "who said what" (a forward-looking quote is often the best implication, and then the
+        # reader would see it twice).
         used = {span for point in key_points for span in point.evidence} | ({tldr_source} if tldr_source else set())
+        used |= {(q.start, q.end) for q in quotes if q.kind == "direct"}
         implications = find_implications(text, sentences, exclude=used)
         words = article.word_count or len(text.split())
         notes = list(article.warnings) + list(warnings or [])
@@ -44,7 +49,7 @@ class ExtractiveBriefer:
         return Briefing(
             tldr=tldr,
             key_points=key_points,
-            quotes=select_quotes(extract_quotes(text)),
+            quotes=quotes,
             implications=implications,
             source=SourceInfo.from_article(article),
             engine=ENGINE_NAME,
