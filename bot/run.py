@@ -191,13 +191,21 @@ def _on_signal(sig: signal.Signals, stop: asyncio.Event) -> None:
 
 
 async def _start_slack(settings: Settings, running: Running, digest: DigestPreview) -> Adapter:
-    from bot.adapters.slack_app import EVENTS_PATH, SlackRuntime, build_slack, serve_http, serve_socket_mode
+    from bot.adapters.slack_app import (
+        EVENTS_PATH,
+        SlackRuntime,
+        SocketModeLink,
+        build_slack,
+        serve_http,
+        serve_socket_mode,
+    )
     from bot.adapters.slack_digest import SlackDigestSink
 
     service = running.core.service
     runtime = build_slack(settings, service, digest=digest)
     intake = AsyncExitStack()  # what takes events in: the HTTP listener, or the Socket Mode connection
     task: asyncio.Task[None] | None = None
+    check: ReadinessCheck = _always_ready
     try:
         await runtime.start()  # checks the bot token now: a refusal is a configuration error, not a crash loop
         config = runtime.config
@@ -214,7 +222,13 @@ async def _start_slack(settings: Settings, running: Running, digest: DigestPrevi
 
             view = KeepOpen(runtime.app, runtime.bot, runtime.config, runtime.single_team)
             disconnect = asyncio.Event()
-            task = asyncio.create_task(serve_socket_mode(view, disconnect), name="slack")
+            link = SocketModeLink()
+            task = asyncio.create_task(serve_socket_mode(view, disconnect, link), name="slack")
+
+            async def connected() -> str | None:
+                return None if await link.connected() else "connecting"
+
+            check = connected
 
             async def close_socket() -> None:
                 disconnect.set()
@@ -227,7 +241,7 @@ async def _start_slack(settings: Settings, running: Running, digest: DigestPrevi
         await runtime.aclose()
         raise
     running.sinks["slack"] = SlackDigestSink(runtime, service)
-    return Adapter("slack", runtime.bot.drain, runtime.aclose, intake.aclose, task=task)
+    return Adapter("slack", runtime.bot.drain, runtime.aclose, intake.aclose, task=task, check=check)
 
 
 def _start_discord(settings: Settings, running: Running, digest: DigestPreview) -> Adapter:

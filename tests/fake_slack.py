@@ -92,6 +92,7 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._changed = asyncio.Condition()
         self._sockets: list[web.WebSocketResponse] = []
+        self.refuse_sockets = False  # a Slack outage: the websocket URL answers 503
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -221,7 +222,9 @@ class FakeSlack:
 
     # --- Socket Mode -------------------------------------------------------------------------------------------------
 
-    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        if self.refuse_sockets:
+            return web.Response(status=503)
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self._sockets.append(ws)
@@ -233,6 +236,12 @@ class FakeSlack:
                 self.socket_acks.append(ack)
                 await self._record(Call("socket_ack", ack, None))
         return ws
+
+    async def socket_drop(self) -> None:
+        """Close every Socket Mode connection from Slack's side."""
+        for ws in self._sockets:
+            await ws.close()
+        self._sockets.clear()
 
     async def socket_send(self, envelope: dict[str, Any]) -> None:
         """Push a Socket Mode envelope to the connected client."""

@@ -279,6 +279,26 @@ async def test_socket_mode_connects_acks_and_briefs(fake: FakeSlack, site, http,
         assert await http_get(http, health_url(settings, "/readyz")) == (200, "ready\n")
 
 
+async def test_socket_mode_readiness_follows_the_connection(fake: FakeSlack, site, http, tmp_path: Path) -> None:
+    # Ready means connected, not merely started: while Slack is unreachable, /readyz says the adapter is connecting
+    # (the process stays alive and the SDK keeps trying).
+    values = run_settings(fake, site, tmp_path / "data", slack_mode="socket", slack_app_token="xapp-test")
+    settings = Settings(**values)
+    async with running_in_process(settings) as (_running, task):
+        await fake.wait_calls("socket_connected")
+        assert await http_get(http, health_url(settings, "/readyz")) == (200, "ready\n")
+        fake.refuse_sockets = True
+        await fake.socket_drop()
+        for _ in range(200):
+            status, body = await http_get(http, health_url(settings, "/readyz"))
+            if status == 503:
+                break
+            await asyncio.sleep(0.05)
+        assert (status, body) == (503, "not ready\nslack: connecting\n")
+        assert await http_get(http, health_url(settings, "/healthz")) == (200, "ok\n")
+        assert not task.done()
+
+
 # --- Discord --------------------------------------------------------------------------------------------------------
 
 

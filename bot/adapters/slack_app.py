@@ -378,11 +378,27 @@ async def check_app_token(runtime: SlackRuntime) -> None:
         ) from None
 
 
-async def serve_socket_mode(runtime: SlackRuntime, stop: asyncio.Event | None = None) -> None:
-    """Serve `runtime` over Socket Mode (envelopes go through the same `async_dispatch`); closes it at the end."""
+@dataclass
+class SocketModeLink:
+    """The Socket Mode connection as /readyz sees it: connected now, not merely started (the SDK reconnects on its
+    own after a drop, and events sent meanwhile wait at Slack, which retries them)."""
+
+    handler: AsyncSocketModeHandler | None = None
+
+    async def connected(self) -> bool:
+        return self.handler is not None and await self.handler.client.is_connected()
+
+
+async def serve_socket_mode(
+    runtime: SlackRuntime, stop: asyncio.Event | None = None, link: SocketModeLink | None = None
+) -> None:
+    """Serve `runtime` over Socket Mode (envelopes go through the same `async_dispatch`); closes it at the end.
+    `link`, if given, is pointed at the connection, for readiness checks."""
     app_token = runtime.config.app_token
     assert app_token is not None
     handler = AsyncSocketModeHandler(runtime.app, app_token.get_secret_value(), web_client=runtime.app.client)
+    if link is not None:
+        link.handler = handler
     try:
         await runtime.start()
         await check_app_token(runtime)
