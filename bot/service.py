@@ -237,6 +237,10 @@ class Service:
         stored = await self.store.articles.get(article_id)
         return stored.article if stored else None
 
+    async def thread_count(self, channel: ChannelKey) -> int:
+        """How many briefing threads the channel has."""
+        return await self.store.threads.count(channel)
+
     async def threads(self, channel: ChannelKey, *, limit: int = 50) -> list[Thread]:
         """The channel's briefing threads, newest first."""
         return list(await self.store.threads.list(channel, limit=limit))

@@ -186,6 +186,8 @@ async def test_thread_binding_finding_and_listing(store: Store, clock: FakeClock
     assert [t.id for t in await store.threads.list(HERE)] == [newer.id, thread.id]
     assert [t.id for t in await store.threads.list(HERE, limit=1)] == [newer.id]
     assert len(await store.threads.list(elsewhere)) == 1
+    assert await store.threads.count(HERE) == 2 and await store.threads.count(elsewhere) == 1
+    assert await store.threads.count(ChannelKey("discord", "G1", "C9")) == 0
 
 
 async def test_message_history_is_oldest_first_and_limited(store: Store) -> None:

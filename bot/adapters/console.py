@@ -157,8 +157,7 @@ class ConsoleChannel:
         return [await self.digest(self.channel)]
 
     async def _brief(self, source: Source) -> list[str]:
-        existing = await self.service.threads(self.channel, limit=1000)
-        thread_id = str(len(existing) + 1)
+        thread_id = str(await self.service.thread_count(self.channel) + 1)
         outcome = await self.service.brief(source, Place(self.channel, thread_id, self.user))
         self.current = await self.service.find_thread(self.channel, thread_id)
         note = " (from storage)" if outcome.cached else ""

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store._base import Repository
@@ -82,6 +82,11 @@ class ThreadRepository(Repository):
         async with self._engine.connect() as conn:
             threads = await _load_threads(conn, *_in_channel(channel), ThreadRow.external_id == thread_id)
         return threads[0] if threads else None
+
+    async def count(self, channel: ChannelKey) -> int:
+        """How many threads are bound in the channel."""
+        async with self._engine.connect() as conn:
+            return int(await conn.scalar(select(func.count()).select_from(ThreadRow).where(*_in_channel(channel))) or 0)
 
     async def list(self, channel: ChannelKey, *, limit: int = 50) -> Sequence[Thread]:
         """The channel's bound threads, newest first."""
