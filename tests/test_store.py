@@ -48,8 +48,8 @@ from bot.store import (
     content_hash,
     database_revision,
     downgrade_database,
+    normalized_url_hash,
     upgrade_database,
-    url_hash,
 )
 from bot.store.db import create_engine
 from bot.store.tables import ArticleRow, Base, BriefingRow
@@ -120,7 +120,7 @@ async def test_articles_found_by_url_hash_and_by_content_hash(store: Store) -> N
     article_id = await store.articles.add(make_article(url=url), url=url)
     assert await store.articles.add(make_article("Other text", url=url), url=url) == article_id  # first wins
 
-    found = await store.articles.get_by_url_hash(url_hash(url))
+    found = await store.articles.get_by_url_hash(normalized_url_hash(url))
     assert found is not None and found.id == article_id and found.article == make_article(url=url)
     assert (await store.articles.get_by_url(url)) == found
     assert (await store.articles.get(article_id)) == found
@@ -232,7 +232,7 @@ async def test_message_claims_are_keyed_by_channel_and_message(store: Store, clo
 async def test_subscriptions_are_unique_per_channel_and_feed(store: Store) -> None:
     feed = "https://example.com/feed.xml"
     sub, created = await store.subscriptions.add(HERE, feed, title="Example")
-    assert created and sub.feed_url_hash == url_hash(feed) and sub.enabled and sub.error_count == 0
+    assert created and sub.feed_url_hash == normalized_url_hash(feed) and sub.enabled and sub.error_count == 0
     again, created_again = await store.subscriptions.add(HERE, feed)
     assert not created_again and again.id == sub.id and again.title == "Example"
 
@@ -276,7 +276,7 @@ async def test_disable_with_reason_poll_state_and_resubscribe(store: Store, cloc
 
 
 async def test_feed_items_are_new_only_once_per_feed(store: Store, clock: FakeClock) -> None:
-    feed, other = url_hash("https://example.com/feed.xml"), url_hash("https://example.org/rss")
+    feed, other = normalized_url_hash("https://example.com/feed.xml"), normalized_url_hash("https://example.org/rss")
     start = clock.now
     assert await store.feed_items.mark_seen(feed, "guid-1", url="https://example.com/1", title="One")
     assert not await store.feed_items.mark_seen(feed, "guid-1")

@@ -129,3 +129,10 @@ def test_unwrap_slack_link_returns_the_unescaped_target_never_the_label(text: st
 )
 def test_find_urls(text: str, expected: list[str]) -> None:
     assert find_urls(text) == expected
+
+
+def test_the_fetchers_url_key_is_the_stores_key_of_the_normalized_url() -> None:
+    from bot.store import normalized_url_hash
+
+    for raw in ("https://news.example/a?utm_source=x#top", "HTTPS://NEWS.EXAMPLE:443/a", "https://a.example/b?z=1&a=2"):
+        assert url_hash(raw) == normalized_url_hash(normalize_url(raw))

@@ -157,7 +157,8 @@ def normalize_url(raw: str) -> str:
 
 
 def url_hash(url: str) -> str:
-    """SHA-256 (hex) of the normalized URL: a fixed-size database key however long the URL is."""
+    """SHA-256 (hex) of the normalized URL: a fixed-size database key however long the URL is (the store's
+    `normalized_url_hash` of `normalize_url(url)`)."""
     return hashlib.sha256(normalize_url(url).encode("utf-8")).hexdigest()
 
 

@@ -20,8 +20,8 @@ from bot.store.records import (
     Thread,
     UsageTotals,
     content_hash,
+    normalized_url_hash,
     sha256_hex,
-    url_hash,
 )
 
 __all__ = [
@@ -40,7 +40,7 @@ __all__ = [
     "create_engine",
     "database_revision",
     "downgrade_database",
+    "normalized_url_hash",
     "sha256_hex",
     "upgrade_database",
-    "url_hash",
 ]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.models import Article, Briefing
 from bot.store._base import Repository
-from bot.store.records import StoredArticle, content_hash, url_hash
+from bot.store.records import StoredArticle, content_hash, normalized_url_hash
 from bot.store.tables import ArticleRow, BriefingRow
 
 
@@ -32,7 +32,7 @@ class ArticleRepository(Repository):
         When the URL is already stored, the existing row wins and its id is returned: twenty people pasting one link
         at once leave one row.
         """
-        key = url_hash(url) if url is not None else None
+        key = normalized_url_hash(url) if url is not None else None
         values = {
             "url": url,
             "url_hash": key,
@@ -58,7 +58,7 @@ class ArticleRepository(Repository):
 
     async def get_by_url(self, url: str) -> StoredArticle | None:
         """The article stored for this normalized URL, if any."""
-        return await self.get_by_url_hash(url_hash(url))
+        return await self.get_by_url_hash(normalized_url_hash(url))
 
     async def get_by_url_hash(self, digest: str) -> StoredArticle | None:
         """The article whose normalized URL hashes to `digest` (see `url_hash`), if any."""

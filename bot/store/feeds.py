@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 
 from bot.store._base import Repository
-from bot.store.records import ChannelKey, FeedItem, Subscription, sha256_hex, url_hash
+from bot.store.records import ChannelKey, FeedItem, Subscription, normalized_url_hash, sha256_hex
 from bot.store.tables import FeedItemRow, SubscriptionRow
 
 _SUBSCRIPTION_KEY = ["platform", "workspace", "channel", "feed_url_hash"]
@@ -49,7 +49,7 @@ class SubscriptionRepository(Repository):
         Subscribing again to a feed that was disabled re-enables it: the user asking is the signal that the channel
         works again.
         """
-        digest = url_hash(feed_url)
+        digest = normalized_url_hash(feed_url)
         stmt = (
             self._insert(SubscriptionRow)
             .values(
@@ -87,7 +87,7 @@ class SubscriptionRepository(Repository):
         """Unsubscribe `channel` from `feed_url`; False when it was not subscribed."""
         stmt = (
             delete(SubscriptionRow)
-            .where(*_in_channel(channel), SubscriptionRow.feed_url_hash == url_hash(feed_url))
+            .where(*_in_channel(channel), SubscriptionRow.feed_url_hash == normalized_url_hash(feed_url))
             .returning(SubscriptionRow.id)
         )
         async with self._engine.begin() as conn:

@@ -23,7 +23,7 @@ def sha256_hex(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-def url_hash(url: str) -> str:
+def normalized_url_hash(url: str) -> str:
     """Hash of an already-normalized URL (normalizing is the fetcher's job: one place decides what "same URL" is)."""
     return sha256_hex(url)
 
