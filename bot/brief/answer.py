@@ -184,6 +184,10 @@ def _alternates(index: ArticleIndex, term: str, *, exact: bool = False) -> tuple
     when they lack the term itself, words sharing a long prefix (stems the light stemmer leaves apart) - but not
     for a name (`exact`): "Ticketmaster" is not "ticketing"."""
     found = [(s, SYNONYM_WEIGHT) for s in sorted(SYNONYMS.get(term, ())) if s in index.df]
+    # The doer and the deed: "ride" ~ "riders", "voters" ~ "voted" (the stemmer keeps "-er" to spare "water").
+    if not exact and term.isalpha() and len(term) >= 3:
+        agentive = [term + "er", term + "r"] if not term.endswith("er") else [term[:-2], term[:-1]]
+        found += [(w, SYNONYM_WEIGHT) for w in agentive if len(w) >= 3 and w in index.df]
     # The names the articles give the thing, or a paraphrase of it, by apposition ("the vessel, named Seabright").
     for noun, factor in [(term, ALIAS_WEIGHT), *((s, SYNONYM_WEIGHT) for s in sorted(SYNONYMS.get(term, ())))]:
         found += [(name, factor) for name in sorted(index.aliases.get(noun, ())) if name in index.df]

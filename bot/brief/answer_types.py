@@ -34,6 +34,7 @@ FEATURES: dict[str, re.Pattern[str]] = {
         ("MEASURE", rf"{_AMOUNT}{_MEASURES}\b", re.I),
         ("WEIGHT", rf"{_AMOUNT}{_WEIGHTS}\b", re.I),
         ("LENGTH", rf"\b(?:\d[\d,.]*|{_NUMBER}|an?)[- ]{_LENGTHS}\b", re.I),
+        ("TEMPERATURE", r"\b-?\d[\d,.]*\s*(?:°\s*[CF]?|degrees?)", re.I),
         ("SPEED", r"\b\d[\d,.]*\s*(?:mph|km/h|kph|knots|(?:kilomet|met|mile)\w* (?:per|an|a) (?:hour|second))", re.I),
         (
             "DATE",
@@ -82,7 +83,9 @@ _QUANTITY = re.compile(
 _DAY_OF_MONTH = re.compile(rf"\b{MONTH}\.?\s$", re.I)
 
 
-_NUMBER_LED = frozenset(("MEASURE", "WEIGHT", "SPEED"))  # patterns that start with a number: skipped without one
+_NUMBER_LED = frozenset(
+    ("MEASURE", "WEIGHT", "SPEED", "TEMPERATURE")
+)  # patterns that start with a number: skipped without one
 
 
 def type_offsets(text: str) -> dict[str, tuple[int, ...]]:

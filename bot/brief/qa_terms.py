@@ -97,13 +97,14 @@ tax levy
 cut reduce reduction | big large huge size capacity | cheap inexpensive affordable | expensive costly |
 heavy weigh weight | tall height | far distance | deep depth | long length | fast speed | old age
 | start begin launch commence kick open | start founded establish create | end finish close conclude complete |
+shut close closure | vote ballot poll referendum | warning notice warn | strike walkout stoppage |
 stay remain | call name | lift raise hoist | identify recognise recognize | die death dead kill fatal fatality |
 injure injury hurt wound | damage harm destroy | build construct construction | fix repair restore mend |
 buy purchase acquire acquisition | sell sale | own owner ownership | get receive obtain | fire sack dismiss oust |
 quit resign resignation | hire recruit appoint | replace succeed successor replacement | delay postpone |
 cancel scrap axe | approve approval pass endorse | reject block | ban prohibit bar | announce unveil |
 plan intend propose proposal | find discover discovery | show reveal | leave evacuate flee | return back |
-meet meeting talk | visit trip travel | trip journey voyage flight | win victory | lose loss defeat
+meet meeting talk session negotiation | visit trip travel | trip journey voyage flight | win victory | lose loss defeat
 | support back favour favor welcome | oppose opposition object objection against criticise criticize |
 worry concern fear alarm | opinion view | problem issue trouble fault | hit affect impact | now current present |
 cause reason
@@ -246,6 +247,7 @@ _QUESTION_TYPES: list[tuple[re.Pattern[str], str | None, tuple[str, ...]]] = [
         (r"\bhow(?= (?:tall|far|deep|wide|thick)\b)", "LENGTH", ()),
         (r"\bhow(?= high\b)", "QUANTITY", ("LENGTH",)),
         (r"\bhow(?= fast\b)", "SPEED", ()),
+        (r"\bhow(?= (?:warm|hot|cold|cool)\b)", "TEMPERATURE", ()),
         (r"\bhow(?= (?:big|large|old|often)\b)", "QUANTITY", ()),
         (r"\bwhat (?:time|times|hours)\b", "TIME", ()),
         (r"\bwhat (?:year|date|day|days|month)\b|\bwhen\b|\bhow soon\b", "DATE", ()),
@@ -288,6 +290,11 @@ _PHRASES = [
         people persons staff;(?:work|works|working);worker
         pay pays paid paying;for;fund
         is are was were be been being put left;in charge(?: of)?;head
+        walk walks walked walking;off(?: the job)?;walkout
+        put puts putting;up (?:the |any |their )?(?:money|cash|funds?);fund
+        break breaks broke breaking;ground;construction start
+        put puts putting;(?:on|forward) the table;offer
+        ;sit-downs?;meeting
         take takes took taken taking;over;replace
         """.strip().splitlines()
     )

@@ -70,18 +70,22 @@ def speaker_terms(index: ArticleIndex, attribution: Attribution) -> frozenset[st
 
 
 def matching_statements(index: ArticleIndex, asked: SaidQuestion) -> list[tuple[int, Attribution]]:
-    """(document, attribution) for every statement of a speaker the question names, in article order."""
+    """(document, attribution) for every statement of the speaker the question names, in article order. When
+    several speakers match, those matching more of the question's words win: "the county guy for the island" is the
+    island's county representative, not the island's residents."""
     # Generic words ("people", "officials") may name a speaker only by themselves: "the power company" is no match
     # for every company spokesperson when the article never calls anyone "the power company".
     specific = asked.speaker - GENERIC_STEMS or asked.speaker
     wanted = set(specific) | {s for t in specific for s in SYNONYMS.get(t, ())}
-    found = []
+    found: list[tuple[int, int, Attribution]] = []
     for doc, (_, text) in enumerate(index.documents):
         for attribution in _attributions(text):
             terms = speaker_terms(index, attribution)
             if specific & terms or (wanted & terms and not specific & index.df.keys()):
-                found.append((doc, attribution))
-    return found
+                strength = len(specific & terms) or len(wanted & terms)
+                found.append((strength, doc, attribution))
+    best = max((strength for strength, _, _ in found), default=0)
+    return [(doc, attribution) for strength, doc, attribution in found if strength == best]
 
 
 def statement_units(index: ArticleIndex, doc: int, attribution: Attribution) -> list[int]:
