@@ -473,3 +473,21 @@ def test_verify_quote_rejects_changed_words() -> None:
     article = "“We will not back down,” she said."
     assert not verify_quote(article, "We will never back down")
     assert not verify_quote(article, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        ("Local importers said the tariffs would raise shelf prices by spring.", "Local importers"),
+        ("Some dairy farmers told the committee that feed costs had doubled.", "Some dairy farmers"),
+        ("Independent investors warned that the merger undervalued the company.", "Independent investors"),
+    ],
+)
+def test_a_group_named_by_a_plural_agent_noun_is_a_speaker(text: str, speaker: str) -> None:
+    # The lexicon cannot list every trade ("importers", "growers", "shippers"); a plural -ers/-ors noun is a group.
+    [quote] = extract_quotes(text)
+    assert quote.speaker == speaker and quote.kind == "indirect"
+
+
+def test_a_thing_ending_in_ers_is_not_a_speaker() -> None:
+    assert extract_quotes("Its papers said nothing new.") == []  # too short a noun to be an agent

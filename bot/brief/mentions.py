@@ -108,7 +108,8 @@ def is_speaker_phrase(phrase: list[str], cue_class: str) -> bool:
         return len(phrase) <= 7
     if head in lex.TITLE_WORDS or head in lex.GENERIC_PERSON_HEADS:
         return len(phrase) <= 7
-    return False
+    # A plural agent noun names a group of people the lexicon cannot list: "local importers", "dairy farmers".
+    return head.endswith(("ers", "ors")) and len(head) > 6 and last.islower() and len(phrase) <= 4
 
 
 def subject_before(text: str, lo: int, cue_start: int, cue_class: str, lenient: bool = False) -> Span | None:
