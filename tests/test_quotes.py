@@ -491,3 +491,23 @@ def test_a_group_named_by_a_plural_agent_noun_is_a_speaker(text: str, speaker: s
 
 def test_a_thing_ending_in_ers_is_not_a_speaker() -> None:
     assert extract_quotes("Its papers said nothing new.") == []  # too short a noun to be an agent
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker", "role"),
+    [
+        (
+            "The company's chief executive, Harriet Cole, said the cuts were painful.",
+            "Harriet Cole",
+            "company's chief executive",
+        ),
+        (
+            "The island's representative on the county board, Tomas Whitcombe, said the plan was a bandage.",
+            "Tomas Whitcombe",
+            "island's representative on the county board",
+        ),
+    ],
+)
+def test_a_description_that_introduces_a_name_gives_the_name_and_the_role(text: str, speaker: str, role: str) -> None:
+    [quote] = extract_quotes(text)
+    assert (quote.speaker, quote.speaker_role) == (speaker, role)

@@ -308,11 +308,25 @@ class SpeakerIndex:
             k -= 1
         words = [w.strip("’'").lower() for w in re.findall(r"[\w’'.\-]+", mention)]
         head = _POSSESSIVE.sub("", words[-1]).rstrip(".") if words else ""
+        if mention.split()[-1].islower() and (named := self._named_next(end)):
+            # "The company's chief executive, Harriet Cole, said": the description introduces the name after it.
+            named.role = named.role or re.sub(r"^(?:the|a|an)\s+", "", mention, flags=re.I)
+            return Speaker(named.name, named.role, named)
         if head in lex.TITLE_WORDS or head in lex.GENERIC_PERSON_HEADS or head in lex.ORG_HEADS:
             entity = self._description(start, mention, head)
             if entity:
                 return Speaker(entity.name, entity.role, entity)
         return Speaker(_clean_group(mention))
+
+    def _named_next(self, end: int) -> Entity | None:
+        """The person named in commas right after a description ending at `end` (", Harriet Cole,"), if any."""
+        k = bisect.bisect_left(self._starts, end)
+        if k >= len(self.mentions):
+            return None
+        m_start, m_end, entity = self.mentions[k]
+        if self.text[end:m_start].strip() != "," or not self.text[m_end:].lstrip().startswith(","):
+            return None
+        return entity if entity.kind != "org" and len(entity.name.split()) > 1 else None
 
     def add_mention(self, start: int, end: int, entity: Entity) -> None:
         """Record a resolved pronoun or description as a mention of `entity`: the next pronoun may refer to it."""
