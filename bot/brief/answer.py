@@ -22,11 +22,11 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.brief.paraphrases import SYNONYMS
 from bot.brief.qa_terms import (
     GENERIC_STEMS,
     MONEY_WORDS,
     SHELL_STEMS,
-    SYNONYMS,
     TYPE_ADJECTIVES,
     analyse,
     content_terms,

@@ -1,9 +1,10 @@
-"""The words of follow-up questions: terms, a light stemmer, paraphrases, and what a question asks for.
+"""The words of follow-up questions: terms, a light stemmer, idioms, and what a question asks for (the paraphrase
+groups are in paraphrases.py).
 
-Everything here is rules and small hand-written tables of general English (no downloadable models, nothing chosen
-to fit particular questions). The stemmer is deliberately light: it conflates inflections ("closing", "closed",
-"close"; "cities", "city") and a few derivations ("evacuation", "evacuate") but never cuts "-er" or "-ment", which
-would merge unrelated news words ("water"/"wat"). A question is read by word order, without a tagger: its answer
+Everything here is rules and small hand-written tables of general English (no downloadable models). The stemmer
+is deliberately light: it conflates inflections ("closing", "closed", "close"; "cities", "city") and a few
+derivations ("evacuation", "evacuate") but never cuts "-er" or "-ment", which would merge unrelated news words
+("water"/"wat"). A question is read by word order, without a tagger: its answer
 type ("when" wants a date), the noun it asks about ("how many *flights*"), its nouns and its verbs.
 """
 
@@ -77,46 +78,6 @@ _IRREGULAR = dict(
     """.split()
 )
 _IRREGULAR_NOUNS = frozenset("children kids men women people lives news series mice feet teeth".split())
-
-# General paraphrase groups of news English, written as linguistic knowledge, not from any question: roles and
-# organisations; people; money; change and size; events; opinion; law; health; places and things. Words in a group
-# (separated by "|") match one another at a discount (retrieval.SYNONYM_WEIGHT); a word may sit in several groups.
-_SYNONYM_GROUPS = """
-boss chief ceo head leader executive director run | president chairman chairwoman chair head leader |
-manager coach trainer boss | principal headteacher head | official officer spokesman spokeswoman spokesperson |
-company firm business corporation operator group | worker employee staff workforce personnel |
-job post position role vacancy | team division department unit | lawyer attorney barrister solicitor counsel |
-doctor physician medic | police officer detective | minister secretary | government state administration |
-council authority | union association
-| kid child youngster pupil student boy girl | resident local inhabitant citizen neighbour neighbor |
-customer client user shopper consumer | fan supporter | passenger traveller traveler
-| cost price pay spend fee charge expense bill worth | pay fund funding finance sponsor cover contribute |
-money cash fund funding | salary wage pay earn earnings income | profit earnings | fine penalty | save saving |
-tax levy
-| rise increase climb jump grow raise hike soar surge | fall drop decline decrease shrink slump plunge |
-cut reduce reduction | big large huge size capacity | cheap inexpensive affordable | expensive costly |
-heavy weigh weight | tall height | far distance | deep depth | long length | fast speed | old age
-| start begin launch commence kick open | start founded establish create | end finish close conclude complete |
-shut close closure | vote ballot poll referendum | warning notice warn | strike walkout stoppage |
-stay remain | call name | lift raise hoist | identify recognise recognize | die death dead kill fatal fatality |
-injure injury hurt wound | damage harm destroy | build construct construction | fix repair restore mend |
-buy purchase acquire acquisition | sell sale | own owner ownership | get receive obtain | fire sack dismiss oust |
-quit resign resignation | hire recruit appoint | replace succeed successor replacement | delay postpone |
-cancel scrap axe | approve approval pass endorse | reject block | ban prohibit bar | announce unveil |
-plan intend propose proposal | find discover discovery | show reveal | leave evacuate flee | return back |
-meet meeting talk session negotiation | visit trip travel | trip journey voyage flight | win victory | lose loss defeat
-| support back favour favor welcome | oppose opposition object objection against criticise criticize |
-worry concern fear alarm | opinion view | problem issue trouble fault | hit affect impact | now current present |
-cause reason
-| steal theft stole embezzle | arrest detain | charge accuse count | convict guilty | plead admit |
-jail prison imprison sentence | sue lawsuit suit | appeal challenge | judge court |
-investigate investigation inquiry probe examine review
-| ill illness sick sickness disease | infect infection catch contract |
-vaccine vaccinate vaccination jab shot immunise immunize | hospital hospitalise hospitalize | symptom sign
-| town city village | home house housing | road street highway motorway | car vehicle | school class |
-study research trial | data information | rule regulation law | power electricity | stock share |
-ship boat vessel ferry craft
-"""
 
 _WORD = re.compile(r"[^\W_]+(?:[.,]\d+)*(?:['’][^\W_]+)?")
 _VOWEL = re.compile(r"[aeiouy]")
@@ -204,16 +165,6 @@ def content_terms(text: str) -> list[str]:
     return [stem(w) for w in words(text) if _is_content(w)]
 
 
-def _synonym_map() -> dict[str, frozenset[str]]:
-    table: dict[str, set[str]] = {}
-    for group in _SYNONYM_GROUPS.split("|"):
-        stems = {stem(w) for w in group.split()}
-        for s in stems:
-            table.setdefault(s, set()).update(stems - {s})
-    return {k: frozenset(v) for k, v in table.items()}
-
-
-SYNONYMS = _synonym_map()
 # The adjective of "how big/far/heavy..." says what kind of number is wanted more than what the question is about.
 TYPE_ADJECTIVES = frozenset(stem(w) for w in "big large high heavy tall far old deep wide fast often thick".split())
 # Words that, in a "how much" question, restate the answer type more than the topic ("how much did NASA pay").

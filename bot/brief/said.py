@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.brief.qa_terms import GENERIC_STEMS, SYNONYMS, content_terms, fold
+from bot.brief.paraphrases import SYNONYMS
+from bot.brief.qa_terms import GENERIC_STEMS, content_terms, fold
 from bot.brief.quotes import Attribution, find_attributions
 from bot.brief.retrieval import ArticleIndex, Query
 
