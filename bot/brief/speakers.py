@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 
 from bot.brief import speaker_lexicon as lex
 from bot.brief.cues import LEMMA_OF
+from bot.brief.name_runs import ABBREVIATIONS, NAME_RUN, Token, breaks_after, is_cap, lower_bare, run_tokens
 from bot.models import Span
 
-_ABBREV = frozenset(
-    "mr mrs ms dr sen rep gov gen lt col maj sgt capt cmdr adm rev fr hon prof st jr sr inc corp co ltd".split()
-)
 _POSSESSIVE = re.compile(r"[’']s?$")
 # "(D-Ore.)", "(R-Texas)": a party and state after a legislator's name.
 _PARTY = re.compile(r"\s*\(([DRI]-[A-Z][\w. ]{0,14})\)")
@@ -32,10 +30,6 @@ _CATAPHORA_MENTIONS = 12
 _SENTENCE_LOOKBACK = 12
 _NOT_NAMES = frozenset("maybe perhaps former late then".split())
 _BUSINESS_WORDS = frozenset("inc corp co ltd llc plc group holdings corporation company bank airlines".split())
-_CAP = r"[A-ZÀ-ÖØ-Þ][\w’'&.\-]*"
-# A run of capitalised words joined by single spaces and name particles; split further by `_breaks_after`.
-_JOINERS = "|".join(sorted(lex.NAME_PARTICLES | {"of"}))
-_RUN = re.compile(rf"(?<![\w’'.\-]){_CAP}(?: (?:(?:{_JOINERS}) )*{_CAP})*")
 # "Doe's statement": the possessor speaks through a message (not through "Doe's campaign" or "Doe's spokesman").
 _POSSESSED = re.compile(r"[’']s\s+(?:\w+\s+)?(?:statement|message|tweet|post|letter|e-?mail|response|reply|remarks)$")
 _NEXT_WORD = re.compile(r" ([a-z]+)\b")
@@ -65,58 +59,6 @@ class Speaker:
     entity: Entity | None = None
 
 
-@dataclass(slots=True)
-class _Token:
-    start: int
-    end: int
-    text: str
-    low: str  # lower case, without a final period or possessive
-    final: bool  # a sentence-ending period was stripped from it
-
-
-def _run_tokens(start: int, run: str) -> list[_Token]:
-    """Tokens of a capitalised run (words joined by single spaces, see `_RUN`), without a regex pass."""
-    tokens = []
-    pos = start
-    for word in run.split(" "):
-        end = pos + len(word)
-        t_end, final = end, False
-        if word.endswith(".") and len(word) > 2 and "." not in word[:-1] and word[:-1].lower() not in _ABBREV:
-            word, t_end, final = word[:-1], end - 1, True
-        elif word.endswith(("’", "'", "-")):
-            word, t_end = word[:-1], end - 1
-        if word:
-            tokens.append(_Token(pos, t_end, word, _lower_bare(word), final))
-        pos = end + 1
-    return tokens
-
-
-def _lower_bare(word: str) -> str:
-    """Lower case, without a possessive ending or a final period: "NATO’s" -> "nato", "Sen." -> "sen"."""
-    low = word.lower()
-    if low.endswith(("’s", "'s")):
-        low = low[:-2]
-    elif low.endswith(("’", "'")):
-        low = low[:-1]
-    return low.rstrip(".")
-
-
-def _is_cap(token: _Token) -> bool:
-    return token.text[0].isupper()
-
-
-def _breaks_after(prev: _Token, token: _Token) -> bool:
-    """A name ends after a sentence-final period or a possessive ("NATO’s Jens ..."), around a day or month, and
-    before a capitalised function word (title-case headlines: "Outreach Undone By Trump")."""
-    return (
-        prev.final
-        or prev.text.endswith(("’s", "'s"))
-        or token.low in lex.DAYS_MONTHS
-        or prev.low in lex.DAYS_MONTHS
-        or (_is_cap(token) and token.low in lex.STOP_CAPS and token.low not in lex.HONORIFICS)
-    )
-
-
 def _is_title(low: str) -> bool:
     return low in lex.ROLE_NOUNS or any(part in lex.TITLE_WORDS for part in low.split("-") if part)
 
@@ -135,14 +77,14 @@ class SpeakerIndex:
     def __post_init__(self) -> None:
         # Only the capitalised runs are tokenised: a full tokenisation of the article would cost more than the rest
         # of the extraction together.
-        for match in _RUN.finditer(self.text):
+        for match in NAME_RUN.finditer(self.text):
             word = match.group(0)
             if " " not in word and not self._single(word, match.start()):
                 continue
-            tokens = _run_tokens(match.start(), word)
+            tokens = run_tokens(match.start(), word)
             i = 0
             for j in range(1, len(tokens) + 1):
-                if j == len(tokens) or _breaks_after(tokens[j - 1], tokens[j]):
+                if j == len(tokens) or breaks_after(tokens[j - 1], tokens[j]):
                     self._register(tokens[i:j])
                     i = j
         self._starts = [m[0] for m in self.mentions]
@@ -156,7 +98,7 @@ class SpeakerIndex:
         A lone capitalised word is registered only as an acronym organisation ("NATO"), as the surname of a person
         already introduced, or as a new person when a cue or a title is next to it ("Doe said", "Sen. Doe");
         otherwise it is a sentence start, a place or a nationality, never the antecedent of a pronoun."""
-        low = _lower_bare(word)
+        low = lower_bare(word)
         if low in lex.STOP_CAPS or low in lex.DAYS_MONTHS:
             return False
         bare = word.rstrip(".").removesuffix("’s").removesuffix("'s")
@@ -177,8 +119,8 @@ class SpeakerIndex:
             _is_title(_POSSESSIVE.sub("", prev[0].lower()).rstrip(".")) or prev[0].lower().rstrip(".") in lex.HONORIFICS
         )
 
-    def _register(self, words: list[_Token]) -> None:
-        while words and not _is_cap(words[-1]):
+    def _register(self, words: list[Token]) -> None:
+        while words and not is_cap(words[-1]):
             words = words[:-1]
         while words and words[0].low in lex.STOP_CAPS and words[0].low not in lex.HONORIFICS:
             words = words[1:]
@@ -232,7 +174,7 @@ class SpeakerIndex:
             word = text[word_start : pos - 1]
             low = _POSSESSIVE.sub("", word.lower())
             if not word or (
-                not word[-1].isalnum() and not (word.endswith(".") and (low in _ABBREV or "." in word[:-1]))
+                not word[-1].isalnum() and not (word.endswith(".") and (low in ABBREVIATIONS or "." in word[:-1]))
             ):
                 break
             cap = word[0].isupper()
@@ -254,7 +196,7 @@ class SpeakerIndex:
             return None
         role = _ROLE_CUT.sub("", match.group(1)).strip()
         words = role.split()
-        if not words or len(words) > 14 or not any(_is_title(_lower_bare(w)) for w in words[:7]):
+        if not words or len(words) > 14 or not any(_is_title(lower_bare(w)) for w in words[:7]):
             return None
         if words[0].lower() in {"a", "an", "the"}:
             role = role.split(" ", 1)[1] if len(words) > 1 else ""
