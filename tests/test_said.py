@@ -6,7 +6,7 @@ import pytest
 
 from bot.brief.answer import answer_offline
 from bot.brief.retrieval import ArticleIndex
-from bot.brief.said import matching_statements, read_said_question
+from bot.brief.said import matching_statements, person_for_role, read_said_question, read_who_is
 
 ARTICLE = """\
 Harwick votes to ban trucks from its high street
@@ -87,3 +87,31 @@ def test_citations_slice_back_to_the_answer(question: str) -> None:
     answer = answer_offline(ARTICLE, question)
     assert not answer.refused
     assert " ".join(ARTICLE[s:e] for s, e in answer.citations) == answer.text
+
+
+# --- "who is the mayor?" ------------------------------------------------------------------------------------------
+
+
+def test_who_holds_a_role_is_the_sentence_that_introduces_them() -> None:
+    assert "Mayor Ellen Drury said" in ask("Who is the mayor?")
+    assert "said Tom Reyes, the company's vice president" in ask("Who is the company's vice president?")
+    assert "Mayor Ellen Drury said" in ask("Who's Drury?")
+
+
+def test_a_role_nobody_in_the_article_holds_is_not_answered_with_someone_else() -> None:
+    assert "Ellen Drury" not in ask("Who is the deputy mayor?")  # a deputy is not the mayor
+    # Nor is a vice president the president: no speaker holds that role (the general answerer takes the question).
+    assert person_for_role(ArticleIndex(ARTICLE), "president", frozenset()) is None
+
+
+def test_who_questions_about_deeds_are_not_role_questions() -> None:
+    assert read_who_is("Who is paying for the detour?") is None
+    assert read_who_is("Who voted against the ban?") is None
+    assert read_who_is("Who is the new mayor of Harwick?") == ("mayor", frozenset())  # "new" is generic; "of ..." goes
+
+
+def test_an_abbreviated_speaker_is_read_before_folding_case() -> None:
+    text = "Talks ended on Friday.\n\nU.S. officials said the tariffs would stay until June."
+    asked = read_said_question("What did the U.S. say about the tariffs?")
+    assert asked is not None and asked.topic == "the tariffs"
+    assert "would stay until June" in answer_offline(text, "What did the U.S. say about the tariffs?").text

@@ -35,7 +35,16 @@ from bot.brief.qa_terms import (
     words,
 )
 from bot.brief.retrieval import ArticleIndex, Candidate, Documents, Query, tense_of
-from bot.brief.said import SaidQuestion, matching_statements, read_said_question, statement_units, topic_overlap
+from bot.brief.said import (
+    SaidQuestion,
+    introducing_unit,
+    matching_statements,
+    person_for_role,
+    read_said_question,
+    read_who_is,
+    statement_units,
+    topic_overlap,
+)
 from bot.brief.support import DEFAULT_POLICY, RefusalPolicy, support
 from bot.models import Span
 
@@ -224,6 +233,8 @@ def answer_offline(
     index = index or index_for(text)
     if (asked := read_said_question(question)) is not None and (said := _said_answer(index, asked)) is not None:
         return said
+    if (role := read_who_is(question)) is not None and (who := _who_answer(index, role)) is not None:
+        return who
     query = read_question(index, question, history)
     if not query.weights.keys() - query.implicit:
         if _SUMMARY.search(fold(question).replace("’", "'")):
@@ -273,6 +284,16 @@ def _said_answer(index: ArticleIndex, asked: SaidQuestion) -> Answer | None:
     if best[0] < MIN_TOPIC_OVERLAP:  # the speaker spoke, but not about this: their nearest statement is shown
         return _refusal(best[0], closest=(index, best[1]) if best[0] > 0 else None)
     return _cite(index, best[1], best[0])
+
+
+def _who_answer(index: ArticleIndex, role: tuple[str, frozenset[str]]) -> Answer | None:
+    """ "Who is the NATO chief?": the sentence that introduces the speaker the role fits (the quote finder resolved
+    "the NATO chief" to Jens Stoltenberg); None, to answer it as any question, when no speaker fits."""
+    found = person_for_role(index, *role)
+    if found is None:
+        return None
+    unit = introducing_unit(index, found[0], found[1].speaker)
+    return _cite(index, [unit], 1.0) if unit is not None else None
 
 
 def _quote(index: ArticleIndex, candidate: Candidate, coverage: float) -> Answer:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.brief.paraphrases import SYNONYMS
-from bot.brief.qa_terms import GENERIC_STEMS, content_terms, fold
+from bot.brief.qa_terms import GENERIC_STEMS, content_terms, expand_abbreviations, fold
 from bot.brief.quotes import Attribution, find_attributions
 from bot.brief.retrieval import ArticleIndex, Query
 
@@ -42,7 +42,8 @@ class SaidQuestion:
 
 def read_said_question(question: str) -> SaidQuestion | None:
     """The speaker and topic of "what did X say (about Y)?", or None for any other question or a pronoun speaker."""
-    match = _SAID_QUESTION.match(fold(question).replace("’", "'"))
+    # Abbreviations first, while their capitals still say what they are ("the U.S." -> "the United States").
+    match = _SAID_QUESTION.match(fold(expand_abbreviations(question)).replace("’", "'"))
     if not match:
         return None
     who = _titles(match.group("who"))
@@ -64,10 +65,22 @@ def _attributions(text: str) -> tuple[Attribution, ...]:
 
 
 def speaker_terms(index: ArticleIndex, attribution: Attribution) -> frozenset[str]:
-    """The words a question may use for this speaker: their name and role, and the nouns the article gives them."""
-    own = set(content_terms(_titles(f"{attribution.speaker} {attribution.speaker_role or ''}")))
+    """The words a question may use for this speaker: their name and role, the nouns the article gives them, and
+    every description the article uses for them where they speak ("NATO's top official warned ...")."""
+    described = f"{attribution.speaker} {attribution.speaker_role or ''}"
+    for doc_text in _texts_with(index, attribution):
+        described += " " + " ".join(
+            doc_text[a.speaker_start : a.speaker_end]
+            for a in _attributions(doc_text)
+            if a.speaker == attribution.speaker
+        )
+    own = set(content_terms(_titles(described)))
     own |= {noun for noun, names in index.aliases.items() if names & own}
     return frozenset(own)
+
+
+def _texts_with(index: ArticleIndex, attribution: Attribution) -> list[str]:
+    return [text for _, text in index.documents if attribution in _attributions(text)]
 
 
 def matching_statements(index: ArticleIndex, asked: SaidQuestion) -> list[tuple[int, Attribution]]:
@@ -87,6 +100,56 @@ def matching_statements(index: ArticleIndex, asked: SaidQuestion) -> list[tuple[
                 found.append((strength, doc, attribution))
     best = max((strength for strength, _, _ in found), default=0)
     return [(doc, attribution) for strength, doc, attribution in found if strength == best]
+
+
+_WHO_IS = re.compile(
+    r"^\s*(?:and |so )?who(?:'s| is| was| are| were)\s+(?:(?:the|a|an|their|its|his|her)\s+)?(?P<what>[a-z][\w' .-]*?)"
+    r"\s*[?.!]*\s*$"
+)
+
+
+def read_who_is(question: str) -> tuple[str, frozenset[str]] | None:
+    """The role asked about in "who is the new coach?" / "who's the boss of Westline?" as (head, modifiers): the
+    head noun's term and the terms before it ("new" is generic and dropped); None for any other question."""
+    match = _WHO_IS.match(fold(expand_abbreviations(question)).replace("’", "'"))
+    if not match:
+        return None
+    # The noun phrase before a relative clause or a prepositional tail: "the health minister (who left in March)".
+    phrase = re.split(r"\s+(?:who|that|which|of|at|in|for|on|from|with|there|here|now)\b", match.group("what"))[0]
+    if any(w.endswith("ing") for w in phrase.split()):
+        return None  # "who is the one paying": a deed, not a role
+    terms = content_terms(_titles(phrase))
+    if not terms:
+        return None
+    return terms[-1], frozenset(terms[:-1]) - GENERIC_STEMS
+
+
+def person_for_role(index: ArticleIndex, head: str, modifiers: frozenset[str]) -> tuple[int, Attribution] | None:
+    """The named speaker whose role, or the article's names for them, has the role's head noun (or a paraphrase:
+    "boss" ~ "chief executive") and each of its modifiers ("health minister" is not the transport minister), as
+    (document, their first statement); None when nobody fits."""
+
+    def fits(term: str, terms: frozenset[str]) -> bool:
+        return term in terms or bool(SYNONYMS.get(term, frozenset()) & terms)
+
+    for doc, (_, text) in enumerate(index.documents):
+        for attribution in _attributions(text):
+            name = attribution.speaker.split()
+            if len(name) < 2 or not all(w[:1].isupper() for w in name):
+                continue  # a person's name, not "the club's owners"
+            terms = speaker_terms(index, attribution)
+            if fits(head, terms) and all(fits(m, terms) for m in modifiers):
+                return doc, attribution
+    return None
+
+
+def introducing_unit(index: ArticleIndex, doc: int, name: str) -> int | None:
+    """The first sentence of document `doc` that gives the whole name (where the article introduces the person)."""
+    text = index.documents[doc][1]
+    for i, unit in enumerate(index.units):
+        if unit.doc == doc and name in text[unit.start : unit.end]:
+            return i
+    return None
 
 
 def statement_units(index: ArticleIndex, doc: int, attribution: Attribution) -> list[int]:
