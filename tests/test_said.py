@@ -115,3 +115,8 @@ def test_an_abbreviated_speaker_is_read_before_folding_case() -> None:
     asked = read_said_question("What did the U.S. say about the tariffs?")
     assert asked is not None and asked.topic == "the tariffs"
     assert "would stay until June" in answer_offline(text, "What did the U.S. say about the tariffs?").text
+
+
+def test_yes_no_forms_of_the_question_are_read_the_same_way() -> None:
+    assert "60 parking spaces" in ask("Did the mayor say anything about parking?")
+    assert ask("Has the council commented?") == "REFUSED"  # it voted; it said nothing

@@ -22,10 +22,10 @@ from bot.brief.quotes import Attribution, find_attributions
 from bot.brief.retrieval import ArticleIndex, Query
 
 _SAID_QUESTION = re.compile(
-    r"^\s*(?:and |so )?(?:what|how) (?:did|does|do|has|have|had|is|are|was|were) (?P<who>.+?) "
+    r"^\s*(?:and |so )?(?:(?:what|how) )?(?:did|does|do|has|have|had|is|are|was|were) (?P<who>.+?) "
     r"(?:(?P<react>respond|responded|responding|react|reacted|reacting|feel|felt|feeling)|say|said|saying|think|thought"
     r"|thinking|tell|told|telling|reply|replied|comment|commented|argue|argued|warn|warned|claim|claimed)\b"
-    r"(?:\s+(?:about|of|on|to|at|regarding|over)\s+(?P<topic>.+?))?\s*[?.!]*\s*$"
+    r"(?:\s+anything)?(?:\s+(?:about|of|on|to|at|regarding|over)\s+(?P<topic>.+?))?\s*[?.!]*\s*$"
 )
 _PRONOUNS = frozenset("he she they it him her them we you i".split())
 
@@ -41,7 +41,8 @@ class SaidQuestion:
 
 
 def read_said_question(question: str) -> SaidQuestion | None:
-    """The speaker and topic of "what did X say (about Y)?", or None for any other question or a pronoun speaker."""
+    """The speaker and topic of "what did X say (about Y)?" or "did X say anything (about Y)?", or None for any other
+    question or a pronoun speaker."""
     # Abbreviations first, while their capitals still say what they are ("the U.S." -> "the United States").
     match = _SAID_QUESTION.match(fold(expand_abbreviations(question)).replace("’", "'"))
     if not match:
