@@ -7,6 +7,7 @@ brings the schema to the latest revision itself, so a new deployment needs no se
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -34,6 +35,8 @@ from bot.store.types import utcnow
 from bot.store.usage import UsageRepository
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger(__name__)
+
 SQLITE_BUSY_TIMEOUT = 15.0  # seconds a SQLite writer waits for the lock before "database is locked"
 _PG_MIGRATION_LOCK = 0x62726966  # pg_advisory_xact_lock key ("brif"): replicas starting together migrate in turn
 
@@ -59,10 +62,27 @@ def _is_memory(url: URL) -> bool:
 def _on_sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     # WAL lets readers work while one writer writes; foreign keys are off by default in SQLite.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+    try:
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() != "wal":
+            _enable_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch a new database file to WAL (the mode is stored in the file, so this happens once). Two processes
+    opening a brand-new file at once race for it: SQLite refuses the loser at once ("database is locked", no busy
+    wait, to avoid a deadlock while the winner migrates); the loser goes on in the default journal mode, and a later
+    connection finds the file in WAL."""
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except Exception as exc:  # the driver's OperationalError, wrapped differently by each adapter
+        if "locked" not in str(exc).lower():
+            raise
+        log.debug("SQLite journal mode left as is for this connection: %s", exc)
 
 
 def create_engine(url: str, **options: Any) -> AsyncEngine:
