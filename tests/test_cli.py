@@ -114,6 +114,9 @@ def test_brief_example_attributes_quotes_and_ignores_noise() -> None:
     assert not any(briefing["tldr"].rstrip(".") in point["text"] for point in briefing["key_points"])
     speakers = {q["speaker"]: q["speaker_role"] for q in briefing["quotes"]}
     assert "Alicia Moreno" in speakers
+    # "..., city officials announced on Tuesday." ends the TL;DR's sentence: not shown again as an attribution.
+    assert "city officials" not in speakers
+    assert not any(q["kind"] == "indirect" and q["text"] in briefing["tldr"] for q in briefing["quotes"])
     assert "Tomas Okafor" in speakers
     assert all(q["verified"] for q in briefing["quotes"] if q["kind"] == "direct")
     text = json.dumps(briefing)

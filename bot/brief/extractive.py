@@ -35,10 +35,13 @@ class ExtractiveBriefer:
         text = article.text
         sentences = split_sentences(text)
         tldr, key_points, tldr_source = summarise(text, sentences, title=article.title)
-        quotes = select_quotes(extract_quotes(text))
-        # Each part says something new: implications avoid the sentences of the TL;DR, the key points and the direct
-        # quotes shown under "who said what" (a forward-looking quote is often the best implication, and then the
-        # reader would see it twice).
+        # Each part says something new. An indirect attribution inside the TL;DR's sentence ("..., city officials
+        # announced") would show the TL;DR again under "who said what"; a direct quote there stays (it is the words).
+        quotes = select_quotes(
+            [q for q in extract_quotes(text) if not (q.kind == "indirect" and _within(q, tldr_source))]
+        )
+        # Implications avoid the sentences of the TL;DR, the key points and the direct quotes shown (a forward-looking
+        # quote is often the best implication, and then the reader would see it twice).
         used = {span for point in key_points for span in point.evidence} | ({tldr_source} if tldr_source else set())
         used |= {(q.start, q.end) for q in quotes if q.kind == "direct"}
         implications = find_implications(text, sentences, exclude=used)
@@ -56,6 +59,10 @@ class ExtractiveBriefer:
             coverage=Coverage(read_fraction=1.0, parts=1, note=f"read all {words:,} words"),
             warnings=_dedupe(notes),
         )
+
+
+def _within(quote: Quote, span: tuple[int, int] | None) -> bool:
+    return span is not None and span[0] <= quote.start and quote.end <= span[1]
 
 
 def summarise(
