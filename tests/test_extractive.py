@@ -108,3 +108,13 @@ def test_implications_do_not_repeat_the_quotes_shown() -> None:
         for item in briefing.implications:
             (start, end) = item.evidence[0]
             assert not any(s < end and start < e for s, e in shown), item.text
+
+
+def test_key_points_state_facts_the_quotes_do_not_repeat() -> None:
+    # A sentence quoted word for word under "who said what" is not a key point as well.
+    for text in [*_fixture_texts(), CLINIC]:
+        briefing = ExtractiveBriefer().brief_sync(Article(text=text))
+        shown = [(q.start, q.end) for q in briefing.quotes if q.kind == "direct"]
+        for point in briefing.key_points:
+            (start, end) = point.evidence[0]
+            assert not any(s < end and start < e for s, e in shown), point.text

@@ -34,12 +34,9 @@ class ExtractiveBriefer:
         """Brief `article` on the calling thread."""
         text = article.text
         sentences = split_sentences(text)
-        tldr, key_points, tldr_source = summarise(text, sentences, title=article.title)
-        # Each part says something new. An indirect attribution inside the TL;DR's sentence ("..., city officials
-        # announced") would show the TL;DR again under "who said what"; a direct quote there stays (it is the words).
-        quotes = select_quotes(
-            [q for q in extract_quotes(text) if not (q.kind == "indirect" and _within(q, tldr_source))]
-        )
+        attributions = extract_quotes(text, sentences)
+        tldr, key_points, tldr_source = summarise(text, sentences, title=article.title, quotes=attributions)
+        quotes = shown_quotes(attributions, tldr_source)
         # Implications avoid the sentences of the TL;DR, the key points and the direct quotes shown (a forward-looking
         # quote is often the best implication, and then the reader would see it twice).
         used = {span for point in key_points for span in point.evidence} | ({tldr_source} if tldr_source else set())
@@ -66,17 +63,27 @@ def _within(quote: Quote, span: tuple[int, int] | None) -> bool:
 
 
 def summarise(
-    text: str, sentences: list[Sentence], *, title: str | None = None
+    text: str, sentences: list[Sentence], *, title: str | None = None, quotes: list[Quote] | None = None
 ) -> tuple[str, list[KeyPoint], tuple[int, int] | None]:
     """The TL;DR, the key points, and the span of the sentence the TL;DR was drawn from.
 
-    The TL;DR is drawn from the best lead key point; the key points are then chosen again around it, so that they say
-    what it does not (a briefing that opens with the same sentence twice wastes the reader's first look)."""
+    Each part of a briefing says something new. The TL;DR is drawn from the best lead key point; the key points are
+    then chosen again around it, so that they say what it does not, and leave out the sentences whose words are
+    shown under "who said what" (`quotes`: the article's attributions, found here if not given)."""
     key_points = rank_key_points(text, sentences, title=title)
     tldr, source = choose_tldr(text, sentences, key_points, title=title)
     if source is not None:
-        key_points = rank_key_points(text, sentences, title=title, besides=source) or key_points
+        quotes = extract_quotes(text, sentences) if quotes is None else quotes
+        shown = [(q.start, q.end) for q in shown_quotes(quotes, source) if q.kind == "direct"]
+        key_points = rank_key_points(text, sentences, title=title, besides=source, shown=shown) or key_points
     return tldr, key_points, source
+
+
+def shown_quotes(quotes: list[Quote], tldr_source: tuple[int, int] | None) -> list[Quote]:
+    """The attributions shown under "who said what": `select_quotes`, less an indirect one inside the TL;DR's
+    sentence ("..., city officials announced" would be the TL;DR again; a direct quote there stays: it is the words).
+    """
+    return select_quotes([q for q in quotes if not (q.kind == "indirect" and _within(q, tldr_source))])
 
 
 def select_quotes(quotes: list[Quote], limit: int = MAX_QUOTES) -> list[Quote]:

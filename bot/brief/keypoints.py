@@ -404,6 +404,7 @@ def rank_key_points(
     title: str | None = None,
     max_points: int = 5,
     besides: tuple[int, int] | None = None,
+    shown: Sequence[tuple[int, int]] = (),
 ) -> list[KeyPoint]:
     """The article's 3–6 key statements (fewer only for very short articles, or besides), in article order, with
     evidence.
@@ -412,7 +413,8 @@ def rank_key_points(
     of them (3 up to ~1,000 words; capped by `max_points`). Each evidence span is exactly the returned text, except
     for an upper-cased first letter after a trimmed leading "But"/"And"/dateline. `besides` is the span of a
     sentence the briefing already gives (the TL;DR's): it is not repeated, counts towards the number of points,
-    and points like it are discounted.
+    and points like it are discounted. Sentences overlapping a `shown` span (direct quotes shown elsewhere) are
+    left out, unless nothing else is left.
     """
     analysis = analyse(text, sentences)
     scores = score_sentences(analysis, title)
@@ -423,6 +425,12 @@ def rank_key_points(
     )
     # The sentence said elsewhere counts towards the summary's length: a reader gets as many statements as before.
     count = max(1, choose_count(analysis, max_points) - len(said)) if said else choose_count(analysis, max_points)
+    if shown:  # sentences quoted word for word under "who said what" are not key points too
+        scores = {
+            i: v
+            for i, v in scores.items()
+            if not any(s < analysis.infos[i].end and analysis.infos[i].start < e for s, e in shown)
+        } or scores
     chosen = mmr_select(analysis.infos, scores, count, said=said)
     picked = [analysis.infos[i] for i in chosen]
     return [KeyPoint(text=span_text(text, info), evidence=[(info.start, info.end)]) for info in picked]
