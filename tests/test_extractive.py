@@ -100,14 +100,18 @@ County commissioner Ray Dunn said the board would look for savings elsewhere but
 
 
 def test_implications_do_not_repeat_the_quotes_shown() -> None:
-    # A forward-looking direct quote is already under "who said what"; the implications say something else.
-    for text in [*_fixture_texts()[:-1], CLINIC]:  # the real-length fixture articles and a quote-led one
+    # A forward-looking statement is already under "who said what", direct or reported; implications say more.
+    for text in _fixture_texts()[:-1]:  # the real-length fixture articles
         briefing = ExtractiveBriefer().brief_sync(Article(text=text))
-        shown = [(q.start, q.end) for q in briefing.quotes if q.kind == "direct"]
+        shown = [(q.start, q.end) for q in briefing.quotes]
         assert shown and len(briefing.implications) >= 2, text[:60]
         for item in briefing.implications:
             (start, end) = item.evidence[0]
             assert not any(s < end and start < e for s, e in shown), item.text
+    # A short, quote-led story: its best forward-looking quote is not repeated while a plain sentence can say it.
+    implications = [i.text for i in ExtractiveBriefer().brief_sync(Article(text=CLINIC)).implications]
+    assert "The county board is expected to vote on next year's budget in March." in implications
+    assert not any("whole valley's trust" in text for text in implications)
 
 
 def test_key_points_state_facts_the_quotes_do_not_repeat() -> None:

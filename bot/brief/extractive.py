@@ -37,10 +37,10 @@ class ExtractiveBriefer:
         attributions = extract_quotes(text, sentences)
         tldr, key_points, tldr_source = summarise(text, sentences, title=article.title, quotes=attributions)
         quotes = shown_quotes(attributions, tldr_source)
-        # Implications avoid the sentences of the TL;DR, the key points and the direct quotes shown (a forward-looking
-        # quote is often the best implication, and then the reader would see it twice).
+        # Implications avoid the sentences of the TL;DR, the key points and the statements shown under who said what
+        # (a forward-looking statement is often the best implication, and then the reader would see it twice).
         used = {span for point in key_points for span in point.evidence} | ({tldr_source} if tldr_source else set())
-        used |= {(q.start, q.end) for q in quotes if q.kind == "direct"}
+        used |= {(q.start, q.end) for q in quotes}
         implications = find_implications(text, sentences, exclude=used)
         words = article.word_count or len(text.split())
         notes = list(article.warnings) + list(warnings or [])
