@@ -122,3 +122,11 @@ def test_key_points_state_facts_the_quotes_do_not_repeat() -> None:
         for point in briefing.key_points:
             (start, end) = point.evidence[0]
             assert not any(s < end and start < e for s, e in shown), point.text
+
+
+def test_a_headline_line_is_not_a_key_point() -> None:
+    # "Valley clinic may close as county funding runs out" restates the lead in fragments.
+    briefing = ExtractiveBriefer().brief_sync(Article(text=CLINIC))
+    headline = CLINIC.splitlines()[0]
+    assert all(point.text != headline for point in briefing.key_points)
+    assert briefing.tldr.startswith("The Orton Valley clinic")

@@ -125,7 +125,7 @@ class SentenceInfo:
     terms: frozenset[str]
     tokens: tuple[str, ...]  # every lower-cased word, stop words included
     words: int
-    rejected: str | None = None  # "caption", "boilerplate", "fragment", "question" or "duplicate"
+    rejected: str | None = None  # "caption", "boilerplate", "fragment", "question", "headline" or "duplicate"
 
     @property
     def usable(self) -> bool:
@@ -220,6 +220,11 @@ def _analyse(text: str, sentences: list[Sentence]) -> Analysis:
             tainted[s.paragraph] = reason
         elif opens and s.paragraph >= bio_from and _BIO.match(body):
             tainted[s.paragraph] = "boilerplate"
+    # A headline line (a paragraph of its own before the story, without a full stop) restates the lead in
+    # fragments: the TL;DR and key points come from the story's sentences.
+    headline = len(sentences) > 3 and sentences[0].paragraph != sentences[1].paragraph
+    if headline and reasons[0] is None and not bodies[0].rstrip("\"'”’)").endswith((".", "!", "?", "…")):
+        reasons[0] = "headline"
     words_of = [tuple(tokens(body)) for body in bodies]
     terms = [frozenset(content_terms(t)) for t in words_of]
     reasons = [tainted.get(s.paragraph, reason) for s, reason in zip(sentences, reasons, strict=True)]
