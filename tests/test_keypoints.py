@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.brief.keypoints import analyse, rank_key_points, trim_span
+from bot.brief.keypoints import analyse, rank_key_points, score_sentences, trim_span
 from bot.brief.sentences import split_sentences
 from bot.brief.tldr import MAX_WORDS, compress, make_tldr
 from bot.models import KeyPoint
@@ -281,3 +281,17 @@ def _is_subsequence(needle: list[str], haystack: list[str]) -> bool:
             return False
         position += 1
     return True
+
+
+def test_a_sentence_leaning_on_the_one_before_ranks_below_one_that_stands_alone() -> None:
+    # "They also took stock ..." needs the sentence before it; out of context a key point must say who.
+    def second_score(subject: str) -> float:
+        text = (
+            "Harbour talks ended on Friday with a deal on fishing quotas for the coming season.\n\n"
+            f"{subject} also agreed to review the quota system after two years of complaints from small boats.\n\n"
+            "The next round of talks is due in the spring, when prices for cod are expected to rise."
+        )
+        return score_sentences(analyse(text, split_sentences(text)))[1]
+
+    assert second_score("Ministers") - second_score("They") > 0.15
+    assert second_score("Ministers") - second_score("This week ministers") < 0.05  # "this" as a determiner is fine

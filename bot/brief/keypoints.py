@@ -112,6 +112,10 @@ _QUOTED = 0.15  # direct quotes go to "who said what"; key points state facts
 _LONG_WORDS, _LONG_PENALTY = 40, 0.01  # per word beyond 40: run-ons and glued captions are long
 _NO_STOP = 0.1  # no terminal punctuation: a heading, caption or broken line more often than a sentence
 _MID_PARAGRAPH = 0.1  # a paragraph's first sentence is its topic sentence
+_ANAPHORA = 0.2  # "They also took stock ...": a sentence leaning on the one before reads badly on its own
+_LEANING_PRONOUNS = frozenset("they he she it".split())
+_LEANING_DEMONSTRATIVES = frozenset("this that these those".split())
+_AUXILIARIES = frozenset("is was are were will would has have had could may might means meant".split())
 _DIVERSITY = 0.5  # MMR: weight of the similarity to sentences already chosen
 
 
@@ -360,10 +364,20 @@ def score_sentences(analysis: Analysis, title: str | None = None) -> dict[int, f
             score += _TITLE * len(info.terms & title_terms) / len(title_terms)
         score += _NUMBER * bool(_DIGIT.search(body)) - _QUOTED * (len(_QUOTE_MARKS.findall(body)) >= 2)
         score -= _MID_PARAGRAPH * (i > 0 and infos[i - 1].sentence.paragraph == info.sentence.paragraph)
+        score -= _ANAPHORA * _leans_back(info.tokens)
         score -= _LONG_PENALTY * max(0, info.words - _LONG_WORDS)
         scores[i] = score - _NO_STOP * (not body.rstrip("\"'”’)").endswith((".", "!")))
     analysis.scores[title] = scores
     return scores
+
+
+def _leans_back(words: tuple[str, ...]) -> bool:
+    """Whether a sentence opens with a pronoun subject ("They also ...", "This is ...") that needs the one before."""
+    if not words:
+        return False
+    if words[0] in _LEANING_PRONOUNS:
+        return True
+    return words[0] in _LEANING_DEMONSTRATIVES and len(words) > 1 and words[1] in _AUXILIARIES
 
 
 def choose_count(analysis: Analysis, max_points: int) -> int:
