@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bot.brief.sentence_noise import is_bio, reject_reason
 from bot.brief.sentences import Sentence
 from bot.models import KeyPoint, Span
 
@@ -50,54 +51,6 @@ _LABEL = re.compile(
 )
 _CONNECTIVE = re.compile(r"(?:But|And|Yet)\s+(?=\S)|(?:However|Meanwhile|Still|Also|Now|So),\s+(?=\S)")
 _SPEECH_CUE = re.compile(r"\b(?:said|says|told|added|asked|explained|wrote|insisted|warned|stated)\b", re.IGNORECASE)
-
-# Captions and credits. A caption in one sentence makes its whole paragraph a caption (the sentence after a caption's
-# date line reads like body text but only restates the story). Cheap substring tests gate the regexes: speed matters.
-_CREDIT_END = re.compile(
-    r"""\((?:AP|AFP|EPA|Reuters|Getty|Photo|Image|Credit|File|Courtesy|Pool)\b[^)]*\)\s*$
-      | [.!?]["”’]?\s*\([^()]{1,60}\)\s*$""",
-    re.VERBOSE | re.IGNORECASE,
-)
-_CREDIT_WORDS = re.compile(
-    r"\b(?:AP|AFP|Reuters) Photo\b|\bGetty Images\b|\bShutterstock\b"
-    r"|\b(?:Photo|Photograph|Image) (?:by|courtesy|credit)\b",
-    re.IGNORECASE,
-)
-_CREDIT_HINTS = ("photo", "getty", "shutterstock", "image")
-_CAPTION_LABEL = re.compile(
-    r"(?:Photo|Photograph|Picture|Pictured|Image|Credit|Caption|Above|Below|Top|Main|Inset)(?: \w+)?:", re.IGNORECASE
-)
-_DATE_END = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}, \d{4}\.?$")
-# "Jens Stoltenberg opens", "Firefighters battle": a name, or a plural, followed by a present-tense verb, as captions
-# are written ("Residents voted on March 5, 2024." and "Officials said ..." are story sentences).
-_PRESENT_AFTER_NAME = re.compile(
-    r"\b[A-Z][\w'’-]+,? (?!is\b|was\b|has\b|its\b|this\b|as\b|us\b)[a-z]{2,}[^s\W]s\b"
-    r"|\b[A-Z][a-z]+s (?!(?:are|were|have|had|said|told|did|and|of|in|at|on|for|from|to|with)\b)"
-    r"(?![a-z]+ed\b)[a-z]{3,}\b"
-)
-
-_BOILER_START = re.compile(
-    r"""(?:subscribe|sign\ up|log\ in|click|tap\ here|advertisement|sponsored|most\ read|trending\ now|view\ comments
-         |share\ (?:this|on|via)|follow\ us|download\ (?:the|our)|(?:watch|listen|related|more|see\ also|read\ more
-         |read\ next)\s*(?::|\bthe\ (?:video|full)\b|\bnow\b))""",
-    re.VERBOSE | re.IGNORECASE,
-)
-_BOILER_WORDS = re.compile(
-    r"""\bclick\ here\b | \ball\ rights\ reserved\b | © | \bcopyright\ (?:\d{4}|©) | \bauthor\ picture\b
-      | \bcontributed\ (?:reporting\ )?to\ this\ (?:report|story)\b | \b(?:our|free|daily|weekly|morning)\ newsletter\b
-      | \bthis\ (?:article|story)\ (?:originally|first)\ (?:appeared|ran)\b | \bfollow\ (?:us|me)\ on\b
-      | \bfollow\ \w+\ on\ (?:twitter|x|instagram|facebook)\b""",
-    re.VERBOSE | re.IGNORECASE,
-)
-_BOILER_HINTS = ("click", "rights", "©", "copyright", "contributed", "author", "newsletter", "first", "ran", "follow")
-# A staff bio ("Jane covers city hall for the Courier.") marks its whole paragraph as boilerplate.
-_BIO = re.compile(
-    r"""[A-Z][\w.'’-]+(?:\ [A-Z][\w.'’-]+){0,2}\ (?:covers|reports\ on|writes\ about|is\ an?\ (?:staff\ |senior\ )?
-        (?:reporter|writer|correspondent|editor|journalist|contributor))\b""",
-    re.VERBOSE,
-)
-_VERBISH = re.compile(r"\b(?:is|are|was|were|be|been|has|have|had|will|would|can|could|may|might|must|should|"
-                      r"did|does|do|said|says|told|\w+ed|\w{3,}s)\b", re.IGNORECASE)  # fmt: skip
 
 # Scoring weights, tuned on CNN/DailyMail dev articles with bench/summary_eval.py; the optimum is flat around them.
 _POSITION = 2.5  # weight of 1 / (1 + rank) ** _DECAY, rank among usable sentences
@@ -214,7 +167,7 @@ def _analyse(text: str, sentences: list[Sentence]) -> Analysis:
     spans = [trim_span(text, s.start, s.end) for s in sentences]
     bodies = [text[start:end] for start, end in spans]
     words = [len(body.split()) for body in bodies]
-    reasons = [_reject_reason(s.text, body, n) for s, body, n in zip(sentences, bodies, words, strict=True)]
+    reasons = [reject_reason(s.text, body, n) for s, body, n in zip(sentences, bodies, words, strict=True)]
     # A caption taints its paragraph, and so does boilerplate or a staff bio opening one (bios only near the end).
     bio_from = max(1, (sentences[-1].paragraph * 2) // 3) if sentences else 1
     tainted = {}
@@ -222,7 +175,7 @@ def _analyse(text: str, sentences: list[Sentence]) -> Analysis:
         opens = k == 0 or sentences[k - 1].paragraph != s.paragraph
         if reason == "caption" or (opens and reason == "boilerplate"):
             tainted[s.paragraph] = reason
-        elif opens and s.paragraph >= bio_from and _BIO.match(body):
+        elif opens and s.paragraph >= bio_from and is_bio(body):
             tainted[s.paragraph] = "boilerplate"
     # A headline line (a paragraph of its own before the story, without a full stop) restates the lead in
     # fragments: the TL;DR and key points come from the story's sentences.
@@ -253,39 +206,6 @@ def _analyse(text: str, sentences: list[Sentence]) -> Analysis:
     }
     directed = _directed_centrality([infos[i].terms for i in usable], lengths, idf)
     return Analysis(infos, usable, cosine, dict(zip(usable, directed, strict=True)))
-
-
-def _reject_reason(raw: str, body: str, words: int) -> str | None:
-    if _is_caption(raw):
-        return "caption"
-    if words < 30 and (_is_boilerplate(raw) or (len(body) != len(raw) and _is_boilerplate(body))):
-        return "boilerplate"
-    if body.rstrip("\"'”’)").endswith("?"):
-        return "question"
-    if words < 6 or (words < 12 and not _VERBISH.search(body)):
-        return "fragment"
-    return None
-
-
-def _is_caption(raw: str) -> bool:
-    tail = raw[-80:]
-    if tail.endswith(")") and _CREDIT_END.search(tail):
-        return True
-    lowered = raw.lower()
-    if any(hint in lowered for hint in _CREDIT_HINTS) and _CREDIT_WORDS.search(raw):
-        return True
-    if _CAPTION_LABEL.match(raw):
-        return True
-    if not (tail[-4:].isdigit() or tail[-5:-1].isdigit()):
-        return False
-    return bool(_DATE_END.search(tail)) and bool(_PRESENT_AFTER_NAME.search(raw))
-
-
-def _is_boilerplate(body: str) -> bool:
-    if _BOILER_START.match(body):
-        return True
-    lowered = body.lower()
-    return any(hint in lowered for hint in _BOILER_HINTS) and bool(_BOILER_WORDS.search(body))
 
 
 def _mark_duplicates(terms: list[frozenset[str]], reasons: list[str | None]) -> None:
