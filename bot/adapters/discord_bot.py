@@ -194,10 +194,11 @@ class BriefBot(discord.Client):
         link: str | None = None,
     ) -> None:
         """Brief `source` as a reply to `message`, opening a thread on the reply."""
+        # Typing lasts until the reply is out: in a burst the reply may wait on the channel's rate limit for a while.
         async with message.channel.typing():
             outcome = await self.run_brief(source, Place(key, None, user))
-        posts = render_briefing(outcome.briefing, link=link)
-        first = await message.reply(**posts[0].kwargs(), mention_author=False)
+            posts = render_briefing(outcome.briefing, link=link)
+            first = await message.reply(**posts[0].kwargs(), mention_author=False)
         await self.deliver_rest(first, message.channel, key, thread_id, outcome, posts[1:], user=user)
 
     async def run_brief(self, source: Source, place: Place) -> BriefOutcome:
