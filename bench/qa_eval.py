@@ -14,9 +14,10 @@ authors) is only ever scored, never read: it is the honest estimate of quality o
 Reported per split and overall: the share of answerable questions whose cited passage contains the answer
 (case-insensitive, white space normalised), the share of answerable questions wrongly refused (and of those, as a
 share of all answerable questions, the ones whose "closest passage", shown under the refusal, holds the answer),
-the share of unanswerable questions refused, and the mean milliseconds per question (index built once per article,
-as a thread does; the build time is reported separately). `--tune` grid-searches RefusalPolicy on the development
-splits.
+the share of unanswerable questions refused, the mean milliseconds per question (index built once per article,
+as a thread does; the build time is reported separately), and for the LLM path the share of answerable questions
+whose answer is in the passages it would send the model (an upper bound: the model itself is not run here).
+`--tune` grid-searches RefusalPolicy on the development splits.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.brief.answer import Answer, RefusalPolicy, answer_offline
+from bot.brief.answer import Answer, RefusalPolicy, answer_offline, select_passages_for_llm
+from bot.brief.llm_answer import PASSAGE_BUDGET_CHARS as LLM_BUDGET
 from bot.brief.retrieval import ArticleIndex
 
 DEFAULT_DATA = Path(__file__).resolve().parent / "data" / "qa"
@@ -48,22 +50,31 @@ class Outcome:
     expected: str | list[str] | None
     answer: Answer
     ms: float
+    llm_context: str = ""  # what the LLM path would send the model for this question
+
+    @property
+    def context_holds(self) -> bool:
+        """The passages the LLM path sends the model hold the answer (its upper bound; the model is not run)."""
+        return self.expected is not None and _holds(self.expected, self.llm_context)
 
     @property
     def correct(self) -> bool:
         if self.expected is None:
             return self.answer.refused
         # A list holds alternatives: "did anyone object?" is answered by either group of objectors.
-        accepted = [self.expected] if isinstance(self.expected, str) else self.expected
-        return not self.answer.refused and any(_norm(a) in _norm(self.answer.text) for a in accepted)
+        return not self.answer.refused and _holds(self.expected, self.answer.text)
 
     @property
     def closest_holds(self) -> bool:
         """Refused, but the closest passage shown under the refusal holds the answer."""
         if self.expected is None or not self.answer.refused or not self.answer.closest:
             return False
-        accepted = [self.expected] if isinstance(self.expected, str) else self.expected
-        return any(_norm(a) in _norm(self.answer.closest) for a in accepted)
+        return _holds(self.expected, self.answer.closest)
+
+
+def _holds(expected: str | list[str], text: str) -> bool:
+    accepted = [expected] if isinstance(expected, str) else expected
+    return any(_norm(a) in _norm(text) for a in accepted)
 
 
 def _norm(text: str) -> str:
@@ -92,7 +103,9 @@ def run(articles: list[dict], policy: RefusalPolicy | None = None) -> tuple[list
             cited = " ".join(article["text"][s:e] for s, e in answer.citations)
             assert answer.refused or cited == answer.text, (article["id"], item["q"])
             split = article.get("split", "tune")
-            outcomes.append(Outcome(article["id"], split, item["q"], item["answer"], answer, ms))
+            passages = select_passages_for_llm(article["text"], item["q"], [], budget_chars=LLM_BUDGET, index=index)
+            context = " ".join(p.text for p in passages)
+            outcomes.append(Outcome(article["id"], split, item["q"], item["answer"], answer, ms, context))
     return outcomes, builds
 
 
@@ -106,6 +119,7 @@ def metrics(outcomes: list[Outcome]) -> dict[str, float]:
         "cited_correct": _share(o.correct for o in answerable),
         "wrongly_refused": _share(o.answer.refused for o in answerable),
         "closest_holds": _share(o.closest_holds for o in answerable),
+        "context_holds": _share(o.context_holds for o in answerable),
         "unanswerable_refused": _share(o.correct for o in unanswerable),
         "ms_per_question": statistics.fmean(o.ms for o in outcomes) if outcomes else 0.0,
     }
@@ -119,7 +133,7 @@ def _share(flags) -> float:
 def report(outcomes: list[Outcome], builds: list[float]) -> None:
     print(
         f"{'split':<9} {'qs':>4} {'ans':>4} {'unans':>5}  {'cited ok':>8}  {'wrongly refused':>15}  "
-        f"{'(closest has it)':>16}  {'unans refused':>13}  {'ms/q':>6}"
+        f"{'(closest has it)':>16}  {'unans refused':>13}  {'ms/q':>6}  {'LLM context has it':>18}"
     )
     for name in (*SPLITS, "all"):
         subset = [o for o in outcomes if name == "all" or o.split == name]
@@ -130,7 +144,7 @@ def report(outcomes: list[Outcome], builds: list[float]) -> None:
             f"{name:<9} {m['questions']:>4} {m['answerable']:>4} {m['unanswerable']:>5}  "
             f"{m['cited_correct']:>7.1f}%  {m['wrongly_refused']:>14.1f}%  {m['closest_holds']:>15.1f}%  "
             f"{m['unanswerable_refused']:>12.1f}%  "
-            f"{m['ms_per_question']:>6.2f}"
+            f"{m['ms_per_question']:>6.2f}  {m['context_holds']:>17.1f}%"
         )
     print(f"index build: mean {statistics.fmean(builds):.2f} ms per article ({len(builds)} articles)")
 

@@ -237,6 +237,17 @@ def test_llm_passages_fit_the_budget_and_slice_back() -> None:
     assert "$38.5 million" in " ".join(p.text for p in passages)
 
 
+def test_an_article_that_fits_the_budget_is_sent_whole() -> None:
+    # The model must not miss an answer the ranking missed: within budget, every sentence goes (in article order).
+    text = BRIDGE["text"]
+    passages = select_passages_for_llm(text, "Who will pay for the detour signs?", [], budget_chars=len(text) + 200)
+    index = ArticleIndex(text)
+    covered = [u for u in index.units if any(p.start <= u.start and u.end <= p.end for p in passages)]
+    assert len(covered) == len(index.units)
+    half = select_passages_for_llm(text, "Who will pay for the detour signs?", [], budget_chars=len(text) // 2)
+    assert len(text) // 3 < sum(len(p.text) for p in half) <= len(text) // 2  # a smaller budget is used, not wasted
+
+
 def test_llm_passages_follow_the_thread() -> None:
     history = ["What did the baker say about the closure?"]
     passages = select_passages_for_llm(BRIDGE["text"], "Is she getting any help?", history, budget_chars=1200)

@@ -335,8 +335,9 @@ def select_passages_for_llm(
 
     The top `k` windows for the question (history questions join at lower weight, so "what did he say about that?"
     still finds the earlier topic), each with the sentences either side for context, then the lead sentences of each
-    article while budget remains. Adjacent picks merge into one passage; the best window always gets in, cut to the
-    budget if it alone exceeds it.
+    article, then the further windows in rank order, then every other sentence in article order, while budget
+    remains: an article that fits is sent whole, so the model never misses an answer the ranking missed. Adjacent
+    picks merge into one passage; the best window always gets in, cut to the budget if it alone exceeds it.
     """
     if budget_chars <= 0:
         return []
@@ -357,8 +358,8 @@ def select_passages_for_llm(
             picks[i] = max(picks.get(i, 0.0), score)
         return True
 
-    candidates = index.candidates(query)[:k] if query.weights else []
-    for rank, candidate in enumerate(candidates):
+    candidates = index.candidates(query) if query.weights else []
+    for rank, candidate in enumerate(candidates[:k]):
         doc = index.units[candidate.anchor].doc
         window = sorted({candidate.anchor, candidate.neighbour} - {None})
         lo, hi = min(window), max(window)
@@ -370,6 +371,10 @@ def select_passages_for_llm(
     for doc in range(len(index.documents)):
         lead = [i for i, u in enumerate(index.units) if u.doc == doc][:2]
         take(lead, 0.0)
+    for candidate in candidates[k:]:
+        take(sorted({candidate.anchor, candidate.neighbour} - {None}), candidate.score)
+    for i in range(len(index.units)):
+        take([i], 0.0)
     return _merge(index, picks)
 
 
