@@ -506,6 +506,12 @@ def test_a_thing_ending_in_ers_is_not_a_speaker() -> None:
             "Tomas Whitcombe",
             "island's representative on the county board",
         ),
+        # The name's own title wins over the description before it.
+        (
+            "Another ally, Agriculture Secretary Tom Vilsack, told reporters that the plan was fine.",
+            "Tom Vilsack",
+            "Agriculture Secretary",
+        ),
     ],
 )
 def test_a_description_that_introduces_a_name_gives_the_name_and_the_role(text: str, speaker: str, role: str) -> None:

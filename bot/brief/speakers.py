@@ -33,6 +33,7 @@ _BUSINESS_WORDS = frozenset("inc corp co ltd llc plc group holdings corporation 
 # "Doe's statement": the possessor speaks through a message (not through "Doe's campaign" or "Doe's spokesman").
 _POSSESSED = re.compile(r"[’']s\s+(?:\w+\s+)?(?:statement|message|tweet|post|letter|e-?mail|response|reply|remarks)$")
 _NEXT_WORD = re.compile(r" ([a-z]+)\b")
+_TITLED_GAP = re.compile(r"\s*,\s*(?:[A-Z][\w.’'-]*\s+){0,3}")
 
 
 @dataclass(eq=False)
@@ -266,7 +267,8 @@ class SpeakerIndex:
         if k >= len(self.mentions):
             return None
         m_start, m_end, entity = self.mentions[k]
-        if self.text[end:m_start].strip() != "," or not self.text[m_end:].lstrip().startswith(","):
+        # ", Harriet Cole," or, with the name's title before it, ", Agriculture Secretary Tom Vilsack,".
+        if not _TITLED_GAP.fullmatch(self.text[end:m_start]) or not self.text[m_end:].lstrip().startswith(","):
             return None
         return entity if entity.kind != "org" and len(entity.name.split()) > 1 else None
 
