@@ -92,7 +92,7 @@ async def test_structured_output_request_and_briefing(server: FakeOpenAI, make_e
     assert (quote.speaker, quote.kind, quote.verified) == ("Elena Ruiz", "direct", True)
     verbatim(briefing)
     assert briefing.key_points[0].evidence  # every statement points at its sentences
-    assert briefing.prompt_version and briefing.prompt_version.startswith("briefing@1#")
+    assert briefing.prompt_version and briefing.prompt_version.startswith("briefing@2#")
     assert briefing.coverage.read_fraction == 1.0 and "one request" in briefing.coverage.note
 
     usage = briefing.usage
@@ -266,7 +266,7 @@ async def test_map_reduce_reads_the_whole_long_article(server: FakeOpenAI, make_
     seen = "\n\n".join(r.fenced("article") for r in maps)
     assert all(paragraph in seen for paragraph in text.split("\n\n"))  # nothing skipped or truncated
     assert all(r.prompt_tokens <= 4000 - 500 for r in server.requests)
-    assert briefing.prompt_version and "map@1#" in briefing.prompt_version and "reduce@1#" in briefing.prompt_version
+    assert briefing.prompt_version and "map@1#" in briefing.prompt_version and "reduce@2#" in briefing.prompt_version
     assert "in " in briefing.coverage.note and "parts" in briefing.coverage.note
     assert briefing.quotes and all(q.verified for q in briefing.quotes)
     verbatim(briefing, text)
