@@ -8,6 +8,9 @@ the topic asked, is that the article doesn't say: a sentence that merely mention
 A speaker matches by a word of their name or role ("the mayor" ~ "Mayor Gloria Tennant"), by a name the article
 gives the question's noun by apposition ("the utility, Northway Electric"), or by a general paraphrase of it.
 Pronouns ("what did she say?") are left to the general answerer, which reads them with the thread in mind.
+
+"Who is the NATO chief?" is answered from the same speakers: the sentence that introduces the named person whose
+role, or the article's descriptions of them, fit the role asked about.
 """
 
 from __future__ import annotations
