@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from bot import __version__
-from bot.adapters.console import ConsoleChannel, citation_note, closest_note, run_chat
-from bot.brief.answer import CLOSEST_LABEL, answer_offline
+from bot.adapters.console import ConsoleChannel, run_chat
+from bot.brief.answer import CLOSEST_LABEL, answer_offline, citation_note, closest_note
 from bot.brief.quotes import find_attributions
 from bot.brief.select import build_answerer, build_briefer
 from bot.config import EngineChoice, Settings, load_settings

@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.brief.answer import CLOSEST_LABEL, Answer
+from bot.brief.answer import CLOSEST_LABEL, Answer, citation_note, closest_note
 from bot.errors import BriefbotError
 from bot.ingest.urls import find_urls
 from bot.models import Briefing
@@ -206,19 +206,6 @@ class ConsoleChannel:
 def render_briefing(briefing: Briefing) -> str:
     """The Markdown a console user sees for a briefing."""
     return briefing_to_markdown(briefing)
-
-
-def citation_note(answer: Answer) -> str:
-    """Where an answer comes from, e.g. "from the article, characters 120–340"."""
-    if not answer.citations:
-        return "from the article"
-    spans = ", ".join(f"{start}–{end}" for start, end in answer.citations)
-    return f"cited from the article, characters {spans}"
-
-
-def closest_note(answer: Answer) -> str:
-    """Where a refusal's closest passage is, e.g. "article characters 120–340"."""
-    return "article characters " + ", ".join(f"{start}–{end}" for start, end in answer.closest_citations)
 
 
 def _thread_number(thread_id: str) -> int:

@@ -23,7 +23,7 @@ from typing import Any
 
 import discord
 
-from bot.brief.answer import CLOSEST_LABEL, Answer
+from bot.brief.answer import CLOSEST_LABEL, Answer, citation_note, closest_note
 from bot.brief.sanitize import sanitize_briefing, sanitize_text
 from bot.models import Briefing, Quote
 from bot.render import context_line
@@ -255,16 +255,10 @@ def render_answer(answer: Answer) -> list[Post]:
     if answer.refused or not answer.text.strip():
         reason = safe(sanitize_text(answer.reason or "")) or "The article doesn't say."
         if closest := safe(sanitize_text(answer.closest or "")):
-            spans = ", ".join(f"{start}–{end}" for start, end in answer.closest_citations)
             quoted = "\n".join(f"> {line}" for line in closest.splitlines() if line.strip())
-            reason += f"\n{CLOSEST_LABEL}\n{quoted}\n-# article characters {spans}"
+            reason += f"\n{CLOSEST_LABEL}\n{quoted}\n-# {closest_note(answer)}"
         return _plain(reason)
-    if answer.citations:
-        spans = ", ".join(f"{start}–{end}" for start, end in answer.citations)
-        note = f"cited from the article, characters {spans}"
-    else:
-        note = "from the article"
-    return _plain(f"{safe(sanitize_text(answer.text))}\n-# {note} · engine: {safe(answer.engine)}")
+    return _plain(f"{safe(sanitize_text(answer.text))}\n-# {citation_note(answer)} · engine: {safe(answer.engine)}")
 
 
 def render_notice(text: str, *, emoji: str = "") -> list[Post]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.brief.answer import CLOSEST_LABEL, Answer
+from bot.brief.answer import CLOSEST_LABEL, Answer, citation_note, closest_note
 from bot.brief.sanitize import sanitize_briefing, sanitize_text
 from bot.models import Briefing, Quote
 
@@ -204,16 +204,11 @@ def render_answer(answer: Answer) -> SlackMessage:
         reason = answer.reason or "The article doesn't say."
         blocks = _sections(escape(sanitize_text(reason)))
         if closest := sanitize_text(answer.closest or ""):
-            spans = ", ".join(f"{start}–{end}" for start, end in answer.closest_citations)
             quoted = "\n".join(f"&gt; {line}" for line in escape(closest).splitlines() if line.strip())
-            blocks += [*_sections(f"{CLOSEST_LABEL}\n{quoted}")[:3], _context(f"article characters {spans}")]
+            blocks += [*_sections(f"{CLOSEST_LABEL}\n{quoted}")[:3], _context(closest_note(answer))]
         return SlackMessage(_fit(reason, FALLBACK_LIMIT), blocks)
     body = sanitize_text(answer.text) or "The article doesn't say."
-    if answer.citations:
-        spans = ", ".join(f"{start}–{end}" for start, end in answer.citations)
-        note = f"cited from the article, characters {spans} · engine: {escape(answer.engine)}"
-    else:
-        note = f"from the article · engine: {escape(answer.engine)}"
+    note = f"{citation_note(answer)} · engine: {escape(answer.engine)}"
     # An answer is a few sentences; should a model ramble past 49 sections, the rest is dropped rather than split.
     blocks = [*_sections(escape(body))[: BLOCKS_PER_MESSAGE - 1], _context(note)]
     return SlackMessage(_fit(body, FALLBACK_LIMIT), blocks)

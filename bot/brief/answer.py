@@ -57,6 +57,8 @@ __all__ = [
     "Passage",
     "RefusalPolicy",
     "answer_offline",
+    "citation_note",
+    "closest_note",
     "index_for",
     "retrieve",
     "select_passages_for_llm",
@@ -310,6 +312,22 @@ def _cite(index: ArticleIndex, ids: list[int], coverage: float) -> Answer:
         doc_id=doc_id,
         support=round(coverage, 4),
     )
+
+
+def citation_note(answer: Answer) -> str:
+    """Where an answer comes from, as every adapter shows it: "cited from the article, characters 120–340"."""
+    if not answer.citations:
+        return "from the article"
+    return f"cited from the article, characters {_spans(answer.citations)}"
+
+
+def closest_note(answer: Answer) -> str:
+    """Where a refusal's closest passage is: "article characters 120–340"."""
+    return f"article characters {_spans(answer.closest_citations)}"
+
+
+def _spans(spans: Sequence[Span]) -> str:
+    return ", ".join(f"{start}–{end}" for start, end in spans)
 
 
 def _lead_answer(index: ArticleIndex) -> Answer:
