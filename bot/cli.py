@@ -130,6 +130,18 @@ def _print_json(value: Any, *, indent: int | None) -> None:
     sys.stdout.flush()
 
 
+def _print_data(fmt: str, source: str, data: dict[str, Any], *, label: bool = False) -> bool:
+    """Print `data` for --format jsonl (one line, with its source) or json (indented; with its source if `label`);
+    False for any other format, which the caller prints itself."""
+    if fmt == "jsonl":
+        _print_json({"source": source, **data}, indent=None)
+    elif fmt == "json":
+        _print_json({"source": source, **data} if label else data, indent=2)
+    else:
+        return False
+    return True
+
+
 def _print_markdown(text: str) -> None:
     # Rendered on a terminal; plain Markdown when piped, so `briefbot brief URL > briefing.md` is a Markdown file.
     if out.is_terminal:
@@ -163,21 +175,17 @@ def extract(
         return await article_from_raw(raw, cpu_budget=settings.extract_cpu_budget)
 
     def emit(source: str, article: Any) -> None:
-        data = article.model_dump(mode="json")
-        if fmt is ExtractFormat.JSONL:
-            _print_json({"source": source, **data}, indent=None)
-        elif fmt is ExtractFormat.JSON:
-            _print_json(data, indent=2)
-        else:
-            if many:
-                out.rule(source)
-            meta = [article.title, article.byline, article.published, article.site_name]
-            header = " | ".join(m for m in meta if m)
-            if header:
-                out.print(f"[bold]{header}[/bold]\n")
-            out.print(article.text, markup=False)
-            for warning in article.warnings:
-                err.print(f"[yellow]warning:[/yellow] {warning}")
+        if _print_data(fmt.value, source, article.model_dump(mode="json")):
+            return
+        if many:
+            out.rule(source)
+        meta = [article.title, article.byline, article.published, article.site_name]
+        header = " | ".join(m for m in meta if m)
+        if header:
+            out.print(f"[bold]{header}[/bold]\n")
+        out.print(article.text, markup=False)
+        for warning in article.warnings:
+            err.print(f"[yellow]warning:[/yellow] {warning}")
 
     _run_batch(sources, settings, work, emit, _error_emitter(fmt.value, many))
 
@@ -202,15 +210,11 @@ def brief(
         return await briefer.brief(article)
 
     def emit(source: str, briefing: Any) -> None:
-        data = briefing.model_dump(mode="json")
-        if fmt is BriefFormat.JSONL:
-            _print_json({"source": source, **data}, indent=None)
-        elif fmt is BriefFormat.JSON:
-            _print_json(data, indent=2)
-        else:
-            if many:
-                out.rule(source)
-            _print_markdown(briefing_to_markdown(briefing, show_usage=show_usage))
+        if _print_data(fmt.value, source, briefing.model_dump(mode="json")):
+            return
+        if many:
+            out.rule(source)
+        _print_markdown(briefing_to_markdown(briefing, show_usage=show_usage))
 
     _run_batch(sources, settings, work, emit, _error_emitter(fmt.value, many))
 
@@ -242,10 +246,7 @@ def quotes(
         return payload
 
     def emit(source: str, payload: Any) -> None:
-        if fmt is QuotesFormat.JSONL:
-            _print_json({"source": source, **payload}, indent=None)
-        else:
-            _print_json(payload if not many else {"source": source, **payload}, indent=2)
+        _print_data(fmt.value, source, payload, label=many)
 
     _run_batch(sources, settings, work, emit, _error_emitter(fmt.value, many))
 
