@@ -127,15 +127,15 @@ class LimitedOpenAI(FakeOpenAI):
             self.in_flight -= 1
 
 
-def fire(url: str, bodies: list[str]) -> list[tuple[int, float]]:
-    """POST every body at once, signed; (status, seconds until the response) each. Runs in a child process, as
-    Slack is not in our process: the app's event loop is timed doing its own work, not the load generator's."""
+def fire(url: str, bodies: list[str], secret: str = SECRET) -> list[tuple[int, float]]:
+    """POST every body at once, signed with `secret`; (status, seconds until the response) each. Runs in a child
+    process, as Slack is not in our process: the app's event loop is timed doing its own work, not the generator's."""
 
     async def load() -> list[tuple[int, float]]:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
 
             async def deliver(body: str) -> tuple[int, float]:
-                headers = {"Content-Type": "application/json", **sign(SECRET, body)}
+                headers = {"Content-Type": "application/json", **sign(secret, body)}
                 start = time.perf_counter()
                 async with http.post(url, data=body.encode(), headers=headers) as response:
                     await response.read()

@@ -24,11 +24,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
-import aiohttp  # noqa: E402
-from fake_slack import NIGHT_BUS, FakeSlack, event_body, hermetic_fetcher, message, page, sign  # noqa: E402
+from fake_slack import NIGHT_BUS, FakeSlack, event_body, hermetic_fetcher, message, page  # noqa: E402
 from fetch_helpers import LocalServer, Reply  # noqa: E402
+from load import fire, percentile  # noqa: E402
 
 from bot.adapters.slack_app import SlackConfig, build_slack, serve_http  # noqa: E402
 from bot.brief.extractive import ExtractiveBriefer  # noqa: E402
@@ -55,29 +55,6 @@ class SlowBriefer:
         return briefing.model_copy(update={"engine": self.name})
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def fire(url: str, bodies: list[str]) -> list[tuple[int, float]]:
-    """POST every body at once, signed; (status, seconds until the response) for each. Runs in a child process."""
-
-    async def load() -> list[tuple[int, float]]:
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-
-            async def deliver(body: str) -> tuple[int, float]:
-                headers = {"Content-Type": "application/json", **sign(SECRET, body)}
-                start = time.perf_counter()
-                async with http.post(url, data=body.encode(), headers=headers) as response:
-                    await response.read()
-                    return response.status, time.perf_counter() - start
-
-            return list(await asyncio.gather(*(deliver(body) for body in bodies)))
-
-    return asyncio.run(load())
-
-
 async def run(events: int, delay: float) -> int:
     bodies = [
         json.dumps(event_body(message(f"<http://news.example/story-{i}>", ts=f"1700000000.{i:06d}"), event_id=f"Ev{i}"))
@@ -99,7 +76,7 @@ async def run(events: int, delay: float) -> int:
                 # timed doing its own work (and the fake Slack's), not the load generator's too.
                 with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
                     url = f"http://127.0.0.1:{port}/slack/events"
-                    results = await asyncio.get_running_loop().run_in_executor(pool, fire, url, bodies)
+                    results = await asyncio.get_running_loop().run_in_executor(pool, fire, url, bodies, SECRET)
                 await fake.wait_calls("chat.update", events, timeout=60 + events * delay)
                 await runtime.bot.drain()
                 finished = time.perf_counter() - started
