@@ -68,23 +68,23 @@ def _attributions(text: str) -> tuple[Attribution, ...]:
     return tuple(find_attributions(text))
 
 
-def speaker_terms(index: ArticleIndex, attribution: Attribution) -> frozenset[str]:
-    """The words a question may use for this speaker: their name and role, the nouns the article gives them, and
-    every description the article uses for them where they speak ("NATO's top official warned ...")."""
-    described = f"{attribution.speaker} {attribution.speaker_role or ''}"
-    for doc_text in _texts_with(index, attribution):
-        described += " " + " ".join(
-            doc_text[a.speaker_start : a.speaker_end]
-            for a in _attributions(doc_text)
-            if a.speaker == attribution.speaker
+@lru_cache(maxsize=64)
+def _descriptions(text: str) -> dict[str, frozenset[str]]:
+    """Speaker -> the terms of their name, their roles and every description the article uses for them where they
+    speak ("NATO's top official warned ..."). Read-only: the dict is shared by every question on the article."""
+    described: dict[str, list[str]] = {}
+    for a in _attributions(text):
+        described.setdefault(a.speaker, [a.speaker]).extend(
+            (a.speaker_role or "", text[a.speaker_start : a.speaker_end])
         )
-    own = set(content_terms(_titles(described)))
-    own |= {noun for noun, names in index.aliases.items() if names & own}
-    return frozenset(own)
+    return {speaker: frozenset(content_terms(_titles(" ".join(parts)))) for speaker, parts in described.items()}
 
 
-def _texts_with(index: ArticleIndex, attribution: Attribution) -> list[str]:
-    return [text for _, text in index.documents if attribution in _attributions(text)]
+def speaker_terms(index: ArticleIndex, text: str, attribution: Attribution) -> frozenset[str]:
+    """The words a question may use for this speaker of `text`: their name, roles and descriptions, and the nouns
+    the article gives them by apposition."""
+    own = _descriptions(text)[attribution.speaker]
+    return own | {noun for noun, names in index.aliases.items() if names & own}
 
 
 def matching_statements(index: ArticleIndex, asked: SaidQuestion) -> list[tuple[int, Attribution]]:
@@ -98,7 +98,7 @@ def matching_statements(index: ArticleIndex, asked: SaidQuestion) -> list[tuple[
     found: list[tuple[int, int, Attribution]] = []
     for doc, (_, text) in enumerate(index.documents):
         for attribution in _attributions(text):
-            terms = speaker_terms(index, attribution)
+            terms = speaker_terms(index, text, attribution)
             if specific & terms or (wanted & terms and not specific & index.df.keys()):
                 strength = len(specific & terms) or len(wanted & terms)
                 found.append((strength, doc, attribution))
@@ -141,7 +141,7 @@ def person_for_role(index: ArticleIndex, head: str, modifiers: frozenset[str]) -
             name = attribution.speaker.split()
             if len(name) < 2 or not all(w[:1].isupper() for w in name):
                 continue  # a person's name, not "the club's owners"
-            terms = speaker_terms(index, attribution)
+            terms = speaker_terms(index, text, attribution)
             if fits(head, terms) and all(fits(m, terms) for m in modifiers):
                 return doc, attribution
     return None
